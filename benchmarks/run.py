@@ -1,0 +1,982 @@
+#!/usr/bin/env python3
+"""Necktie benchmark suite: one command runs it all.
+
+    python benchmarks/run.py            # full run, ~10 minutes, writes benchmarks/RESULTS.md
+    python benchmarks/run.py --quick    # < 1 minute smoke run, writes benchmarks/.results/RESULTS-quick.md
+
+Creates benchmarks/.venv, installs the pinned peers (requirements.txt) and
+Necktie from this repository (editable), makes sure `wrk` is there, then runs
+every peer round by round: server pinned to CPU 0, load generator to CPU 1,
+127.0.0.1 only. See benchmarks/README.md for what is measured and how.
+
+Needs only the standard library to start (it runs the servers and the client
+with the virtualenv's interpreter).
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+APPS = BENCH_DIR / "apps"
+VENV = BENCH_DIR / ".venv"
+VENV_PY = VENV / "bin" / "python"
+SCRATCH = BENCH_DIR / ".results"
+REQUIREMENTS = BENCH_DIR / "requirements.txt"
+NECKTIE_PACKAGES = [REPO / "packages" / "necktie-core", REPO / "packages" / "necktie-server"]
+CLIENT = BENCH_DIR / "loadclient.py"
+HOST = "127.0.0.1"  # the only address anything here talks to
+MIB = 1 << 20
+
+SERVER_CPU = "0"
+CLIENT_CPU = "1"
+CONNECTIONS = 64
+
+# Environment variables that tune allocators, the interpreter or preload
+# libraries: never passed to any server, so every peer runs on defaults.
+TUNING_ENV_PREFIXES = ("MALLOC_", "GLIBC_TUNABLES", "LD_PRELOAD", "PYTHONMALLOC", "PYTHONDEVMODE",
+                       "PYTHONASYNCIODEBUG", "PYTHONOPTIMIZE", "PYTHONPATH", "PYTHONHOME", "UV_")
+
+
+@dataclass(frozen=True)
+class Peer:
+    key: str
+    label: str
+    app: str
+    floor: bool = False  # answers every request with one fixed response
+
+
+PEERS = [
+    Peer("necktie", "Necktie", "necktie_app.py"),
+    Peer("sanic", "Sanic", "sanic_app.py"),
+    Peer("uvicorn", "uvicorn+Starlette", "uvicorn_app.py"),
+    Peer("granian", "granian+Starlette", "granian_app.py"),
+    Peer("aiohttp", "aiohttp", "aiohttp_app.py"),
+    Peer("floor", "floor (uvloop+httptools)", "floor_app.py", floor=True),
+]
+PEER_BY_KEY = {p.key: p for p in PEERS}
+
+
+@dataclass
+class Settings:
+    quick: bool
+    rounds: int
+    duration: int  # seconds per wrk measurement
+    warmup: int  # seconds of wrk warm-up per endpoint (0 = none)
+    transfer_mib: int  # size of each download / upload measurement
+    transfer_reps: int  # transfers of each kind per server start
+    idle_conns: int
+    route_counts: tuple[int, ...]
+    ready_timeout: float = 90.0
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# --------------------------------------------------------------------------- setup
+
+
+def run_cmd(cmd: list[str], timeout: float, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, timeout=timeout, text=True, capture_output=True, **kw)
+
+
+def venv_stamp() -> str:
+    h = hashlib.sha256(REQUIREMENTS.read_bytes())
+    for pkg in NECKTIE_PACKAGES:
+        for name in ("pyproject.toml", "setup.py", "setup.cfg"):
+            f = pkg / name
+            if f.exists():
+                h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def necktie_importable() -> tuple[bool, str]:
+    try:
+        r = run_cmd([str(VENV_PY), "-c", "import pynecktie, necktie_server"], timeout=60, cwd=APPS)
+    except subprocess.TimeoutExpired:
+        return False, "import timed out"
+    return r.returncode == 0, (r.stderr or r.stdout).strip()
+
+
+def setup_venv(skip_install: bool) -> tuple[bool, str]:
+    """Create/refresh the benchmark virtualenv. Returns (necktie_ok, message)."""
+    if not VENV_PY.exists():
+        if skip_install:
+            sys.exit(f"{VENV} does not exist; run without --no-install first")
+        log(f"creating virtualenv {VENV}")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=300)
+    stamp_file = VENV / ".bench-stamp"
+    stamp = venv_stamp()
+    if not skip_install and (not stamp_file.exists() or stamp_file.read_text() != stamp):
+        log("installing pinned peers into the benchmark virtualenv")
+        pip = [str(VENV_PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+        r = run_cmd(pip + ["-r", str(REQUIREMENTS)], timeout=900)
+        if r.returncode != 0:
+            sys.exit(f"pip install of the peers failed:\n{r.stdout}\n{r.stderr}")
+        cmd = pip.copy()
+        for pkg in NECKTIE_PACKAGES:
+            cmd += ["-e", str(pkg)]
+        log("installing Necktie (editable) from packages/")
+        r = run_cmd(cmd, timeout=900)
+        if r.returncode != 0:
+            SCRATCH.mkdir(exist_ok=True)
+            install_log = SCRATCH / "necktie-install.log"
+            install_log.write_text(f"$ {' '.join(cmd)}\n{r.stdout}\n{r.stderr}")
+            lines = [ln.strip() for ln in (r.stderr + r.stdout).splitlines() if ln.strip()]
+            errors = [ln for ln in lines if re.search(r"error|not found|no such|does not", ln, re.I)
+                      and "This is an issue with the package" not in ln]
+            return False, (f"`pip install -e` of Necktie failed (full output in {install_log}): "
+                           + " | ".join((errors or lines)[-4:]))
+        stamp_file.write_text(stamp)
+    ok, err = necktie_importable()
+    if not ok:
+        stamp_file.unlink(missing_ok=True)  # retry the install next time
+        return False, "Necktie is not importable: " + (err.splitlines()[-1] if err else "?")
+    return True, ""
+
+
+def ensure_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk:
+        return wrk
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("wrk not found: installing it with apt-get")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
+            try:
+                r = run_cmd(cmd, timeout=600, env=env)
+            except subprocess.TimeoutExpired:
+                sys.exit(f"`{' '.join(cmd)}` timed out")
+            if r.returncode != 0:
+                sys.exit(f"`{' '.join(cmd)}` failed:\n{r.stderr}")
+        wrk = shutil.which("wrk")
+        if wrk:
+            return wrk
+    sys.exit("wrk is required: install it (Debian/Ubuntu: `sudo apt-get install wrk`) and run again")
+
+
+def cpu_pinning() -> bool:
+    if not shutil.which("taskset"):
+        log("WARNING: taskset not found (util-linux): servers and load generator are not pinned")
+        return False
+    if (os.cpu_count() or 1) < 2:
+        log("WARNING: fewer than 2 CPUs: server and load generator share one core")
+        return False
+    return True
+
+
+PINNING = True
+
+
+def pinned(cpu: str, cmd: list[str]) -> list[str]:
+    return ["taskset", "-c", cpu, *cmd] if PINNING else cmd
+
+
+# --------------------------------------------------------------------------- /proc helpers
+
+
+def group_pids(pgid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        # fields: state ppid pgrp ...; skip zombies
+        if int(fields[2]) == pgid and fields[0] != b"Z":
+            pids.append(int(entry))
+    return sorted(pids)
+
+
+def status_kib(pid: int, key: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def rss_kib(pids: list[int]) -> int:
+    return sum(status_kib(p, "VmRSS") for p in pids)
+
+
+def hwm_kib(pids: list[int]) -> int:
+    return sum(status_kib(p, "VmHWM") for p in pids)
+
+
+def reset_hwm(pids: list[int]) -> bool:
+    ok = True
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/clear_refs", "w") as f:
+                f.write("5")  # 5 = reset the peak RSS (VmHWM) to the current RSS
+        except OSError:
+            ok = False
+    return ok
+
+
+def socket_fds(pids: list[int]) -> int:
+    n = 0
+    for p in pids:
+        try:
+            for fd in os.listdir(f"/proc/{p}/fd"):
+                try:
+                    if os.readlink(f"/proc/{p}/fd/{fd}").startswith("socket:"):
+                        n += 1
+                except OSError:
+                    pass
+        except OSError:
+            pass
+    return n
+
+
+class RssSampler:
+    """Samples the summed RSS of a process group every few ms in a thread."""
+
+    def __init__(self, pids: list[int], interval: float = 0.005):
+        self.pids, self.interval = pids, interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_kib(self.pids))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.peak = max(self.peak, rss_kib(self.pids))
+
+
+# --------------------------------------------------------------------------- servers
+
+
+LIVE_SERVERS: list[Server] = []
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def server_env(port: int, routes: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(TUNING_ENV_PREFIXES)}
+    env.update(BENCH_HOST=HOST, BENCH_PORT=str(port), BENCH_ROUTES=str(routes))
+    env["PATH"] = f"{VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(VENV)
+    return env
+
+
+def http_get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    """Tiny one-shot GET (Connection: close) used for readiness and validation."""
+    with socket.create_connection((HOST, port), timeout=timeout) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+            head, sep, body = data.partition(b"\r\n\r\n")
+            if sep:
+                m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+                if m and len(body) >= int(m.group(1)):
+                    break
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line = head.split(b"\r\n", 1)[0].split()
+    if len(status_line) < 2:
+        raise OSError(f"no HTTP response from {path}")
+    if re.search(rb"(?im)^transfer-encoding:\s*chunked", head):
+        out, rest = b"", body
+        while rest:
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line.split(b";")[0] or b"0", 16)
+            if size == 0:
+                break
+            out, rest = out + rest[:size], rest[size + 2 :]
+        body = out
+    return int(status_line[1]), body
+
+
+class ServerError(Exception):
+    pass
+
+
+class Server:
+    def __init__(self, peer: Peer, routes: int, tag: str):
+        self.peer, self.routes = peer, routes
+        self.port = free_port()
+        SCRATCH.joinpath("logs").mkdir(parents=True, exist_ok=True)
+        self.log_path = SCRATCH / "logs" / f"{tag}-{peer.key}-r{routes}.log"
+        self.proc: subprocess.Popen | None = None
+        self.startup_s = float("nan")
+
+    def start(self, timeout: float) -> None:
+        cmd = pinned(SERVER_CPU, [str(VENV_PY), str(APPS / self.peer.app), HOST, str(self.port)])
+        self._log = open(self.log_path, "wb")
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            cmd, cwd=APPS, env=server_env(self.port, self.routes), stdin=subprocess.DEVNULL,
+            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        LIVE_SERVERS.append(self)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise ServerError(f"exited with code {self.proc.returncode} before accepting:\n"
+                                  + self.log_tail())
+            try:
+                status, _ = http_get(self.port, "/hello", timeout=2.0)
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise ServerError(f"not answering GET /hello after {timeout:.0f} s:\n" + self.log_tail())
+            time.sleep(0.05)
+        self.startup_s = time.perf_counter() - t0
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def pids(self) -> list[int]:
+        return group_pids(self.proc.pid) if self.proc else []
+
+    def log_tail(self, lines: int = 25) -> str:
+        try:
+            self._log.flush()
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        pgid = self.proc.pid
+        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(pgid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                self.proc.poll()
+                if not group_pids(pgid):
+                    break
+                time.sleep(0.05)
+            else:
+                continue
+            break
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._log.close()
+        if self in LIVE_SERVERS:
+            LIVE_SERVERS.remove(self)
+        self.proc = None
+
+
+def stop_all_servers() -> None:
+    for server in list(LIVE_SERVERS):
+        try:
+            server.stop()
+        except Exception as exc:  # pragma: no cover - best effort at exit
+            print(f"could not stop {server.peer.key}: {exc}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- measurements
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+def parse_ms(value: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", value.strip())
+    if not m:
+        raise ValueError(f"unparseable wrk time {value!r}")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def run_wrk(wrk: str, port: int, path: str, duration: int) -> dict:
+    url = f"http://{HOST}:{port}{path}"
+    cmd = pinned(CLIENT_CPU, [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency",
+                              "--timeout", "5s", url])
+    r = run_cmd(cmd, timeout=duration + 30)
+    out = r.stdout
+    m = re.search(r"Requests/sec:\s*([\d.]+)", out)
+    if r.returncode != 0 or not m:
+        raise RuntimeError(f"wrk failed ({r.returncode}): {out[-400:]} {r.stderr[-400:]}")
+    p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M)
+    result = {"rps": float(m.group(1)), "p99_ms": parse_ms(p99.group(1)) if p99 else float("nan")}
+    errors = []
+    sock = re.search(r"Socket errors:(.*)", out)
+    if sock:
+        errors.append("socket errors:" + sock.group(1).strip())
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
+    if non2xx:
+        errors.append(f"{non2xx.group(1)} non-2xx responses")
+    result["errors"] = errors
+    return result
+
+
+def run_client(args: list[str], timeout: float) -> dict:
+    cmd = pinned(CLIENT_CPU, [str(VENV_PY), str(CLIENT), *args])
+    r = run_cmd(cmd, timeout=timeout)
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"client gave no result ({r.returncode}): {r.stderr[-400:]}")
+    result = json.loads(lines[-1])
+    if "error" in result:
+        raise RuntimeError(result["error"])
+    return result
+
+
+def idle_connection_memory(server: Server, n: int) -> dict:
+    pids = server.pids()
+    time.sleep(0.3)
+    before = rss_kib(pids)
+    fds_before = socket_fds(pids)
+    cmd = pinned(CLIENT_CPU, [str(VENV_PY), str(CLIENT), "conns", str(server.port), str(n)])
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        ready_line = _readline_with_timeout(proc, 60.0)
+        ready = json.loads(ready_line) if ready_line.startswith("{") else {"error": ready_line}
+        if "ready" not in ready:
+            raise RuntimeError(f"conns client failed: {ready.get('error')} {proc.stderr.read()[-300:]}")
+        time.sleep(0.3)  # let the server settle after the last answer
+        pids = server.pids()
+        after = rss_kib(pids)
+        fds_after = socket_fds(pids)
+        proc.stdin.write("done\n")
+        proc.stdin.flush()
+        out, _ = proc.communicate(timeout=30)
+        end = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+    return {
+        "idle_rss_mib": before / 1024,
+        "kib_per_conn": (after - before) / n,
+        "server_sockets_open": fds_after - fds_before,
+        "alive_at_end": end.get("alive_at_end"),
+        "open_seconds": ready.get("open_seconds"),
+    }
+
+
+def _readline_with_timeout(proc: subprocess.Popen, timeout: float) -> str:
+    result: list[str] = []
+    t = threading.Thread(target=lambda: result.append(proc.stdout.readline()), daemon=True)
+    t.start()
+    t.join(timeout)
+    if not result:
+        raise RuntimeError(f"no answer from the conns client within {timeout:.0f} s")
+    return result[0].strip()
+
+
+def upload_with_peak(server: Server, mib: int, mode: str, verify: bool) -> dict:
+    pids = server.pids()
+    before = rss_kib(pids)
+    hwm_ok = reset_hwm(pids)
+    with RssSampler(pids) as sampler:
+        res = run_client(["upload", str(server.port), str(mib), mode]
+                         + ([] if verify else ["--no-verify"]), timeout=120 + mib / 20)
+    peak = max(sampler.peak, hwm_kib(pids) if hwm_ok else 0)
+    res["peak_rss_mib"] = peak / 1024
+    res["rss_growth_mib"] = (peak - before) / 1024
+    return res
+
+
+def validate(server: Server) -> list[str]:
+    problems = []
+    checks = [("/hello", lambda b: b == b"Hello, world!"),
+              ("/json", lambda b: json.loads(b) == {"hello": "world", "n": 1}),
+              ("/user/123", lambda b: b.strip() == b"123")]
+    for path, ok in checks:
+        try:
+            status, body = http_get(server.port, path)
+            if status != 200 or not ok(body):
+                problems.append(f"GET {path} -> {status} {body[:80]!r}")
+        except Exception as exc:
+            problems.append(f"GET {path} -> {type(exc).__name__}: {exc}")
+    return problems
+
+
+# --------------------------------------------------------------------------- benchmark driver
+
+
+class Results:
+    def __init__(self):
+        self.values: dict[str, dict[str, list[float]]] = {}  # peer -> metric -> samples
+        self.notes: list[str] = []
+        self.unavailable: dict[str, str] = {}
+
+    def add(self, peer: str, metric: str, value: float) -> None:
+        self.values.setdefault(peer, {}).setdefault(metric, []).append(value)
+
+    def note(self, msg: str) -> None:
+        if msg not in self.notes:
+            self.notes.append(msg)
+        log("NOTE " + msg)
+
+    def get(self, peer: str, metric: str) -> list[float]:
+        return self.values.get(peer, {}).get(metric, [])
+
+
+def bench_peer(peer: Peer, s: Settings, wrk: str, results: Results, tag: str) -> None:
+    server = Server(peer, 1000, tag)
+    try:
+        server.start(s.ready_timeout)
+    except ServerError as exc:
+        server.stop()
+        raise
+    try:
+        results.add(peer.key, "startup_s", server.startup_s)
+        if not peer.floor:
+            for problem in validate(server):
+                results.note(f"{peer.label}: wrong answer: {problem}")
+        # 1. memory per idle keep-alive connection (first, on a fresh server)
+        try:
+            m = idle_connection_memory(server, s.idle_conns)
+            results.add(peer.key, "idle_rss_mib", m["idle_rss_mib"])
+            results.add(peer.key, "kib_per_conn", m["kib_per_conn"])
+            if m["server_sockets_open"] < s.idle_conns * 0.95 or m["alive_at_end"] != s.idle_conns:
+                results.note(f"{peer.label}: idle-connection test: server held "
+                             f"{m['server_sockets_open']} new sockets, {m['alive_at_end']} of "
+                             f"{s.idle_conns} still open at the end")
+        except Exception as exc:
+            results.note(f"{peer.label}: idle-connection test failed: {exc}")
+        # 2. requests/s and p99 with wrk
+        for name, path in (("hello", "/hello"), ("json", "/json"), ("user", "/user/123")):
+            if not server.alive():
+                break
+            try:
+                if s.warmup:
+                    run_wrk(wrk, server.port, path, s.warmup)
+                w = run_wrk(wrk, server.port, path, s.duration)
+                results.add(peer.key, f"{name}_rps", w["rps"])
+                results.add(peer.key, f"{name}_p99_ms", w["p99_ms"])
+                for e in w["errors"]:
+                    results.note(f"{peer.label}: wrk GET {path}: {e}")
+            except Exception as exc:
+                results.note(f"{peer.label}: wrk GET {path} failed: {exc}")
+        # 3. throughput: streamed download, uploads with Content-Length and chunked
+        for _ in range(s.transfer_reps):
+            if not peer.floor and server.alive():
+                try:
+                    d = run_client(["download", str(server.port), str(s.transfer_mib)],
+                                   timeout=120 + s.transfer_mib / 20)
+                    results.add(peer.key, "download_gbps", d["gbps"])
+                    if not d.get("chunked"):
+                        results.note(f"{peer.label}: /stream answered without chunked encoding")
+                except Exception as exc:
+                    results.note(f"{peer.label}: download failed: {exc}")
+            for mode in ("cl", "chunked"):
+                if not server.alive():
+                    break
+                try:
+                    u = upload_with_peak(server, s.transfer_mib, mode, verify=not peer.floor)
+                    results.add(peer.key, f"upload_{mode}_gbps", u["gbps"])
+                    results.add(peer.key, f"upload_{mode}_peak_rss_mib", u["peak_rss_mib"])
+                    results.add(peer.key, f"upload_{mode}_rss_growth_mib", u["rss_growth_mib"])
+                except Exception as exc:
+                    results.note(f"{peer.label}: upload ({mode}) failed: {exc}")
+        if not server.alive():
+            results.note(f"{peer.label}: server died during the run:\n{server.log_tail(15)}")
+    finally:
+        server.stop()
+
+
+def bench_routes(routes: int, s: Settings, wrk: str, results: Results, tag: str) -> None:
+    peer = PEER_BY_KEY["necktie"]
+    server = Server(peer, routes, tag)
+    try:
+        server.start(s.ready_timeout)
+        results.add("routes", f"{routes}_startup_s", server.startup_s)
+        status, body = http_get(server.port, "/user/123")
+        if status != 200 or body.strip() != b"123":
+            results.note(f"Necktie with {routes} routes: GET /user/123 -> {status} {body[:80]!r}")
+        if s.warmup:
+            run_wrk(wrk, server.port, "/user/123", s.warmup)
+        w = run_wrk(wrk, server.port, "/user/123", s.duration)
+        results.add("routes", f"{routes}_rps", w["rps"])
+        results.add("routes", f"{routes}_p99_ms", w["p99_ms"])
+        for e in w["errors"]:
+            results.note(f"Necktie with {routes} routes: wrk: {e}")
+    finally:
+        server.stop()
+
+
+def run_all(s: Settings, peers: list[Peer], wrk: str, results: Results, run_tag: str) -> None:
+    broken: set[str] = set()
+    for rnd in range(s.rounds):
+        # Rotate the order each round so no peer always runs first or last.
+        order = peers[rnd % len(peers):] + peers[: rnd % len(peers)]
+        log(f"round {rnd + 1}/{s.rounds}: " + ", ".join(p.key for p in order))
+        for peer in order:
+            if peer.key in broken:
+                continue
+            t0 = time.perf_counter()
+            try:
+                bench_peer(peer, s, wrk, results, f"{run_tag}-round{rnd + 1}")
+            except ServerError as exc:
+                broken.add(peer.key)
+                results.unavailable[peer.key] = f"server did not start: {exc}"
+                log(f"{peer.label} did not start; skipping it from now on:\n{exc}")
+                continue
+            hello = results.get(peer.key, "hello_rps")
+            log(f"  {peer.label:26s} {time.perf_counter() - t0:5.1f} s"
+                + (f"  hello {hello[-1]:,.0f} req/s" if hello else ""))
+        if "necktie" in {p.key for p in peers} and "necktie" not in broken:
+            for routes in s.route_counts:
+                try:
+                    bench_routes(routes, s, wrk, results, f"{run_tag}-round{rnd + 1}")
+                    log(f"  Necktie, {routes:>6} routes: /user/123 "
+                        f"{results.get('routes', f'{routes}_rps')[-1]:,.0f} req/s")
+                except Exception as exc:
+                    results.note(f"Necktie with {routes} routes failed: {exc}")
+
+
+# --------------------------------------------------------------------------- report
+
+METRICS = [
+    # key, title, unit, higher_is_better, decimals
+    ("hello_rps", "GET /hello", "req/s", True, 0),
+    ("json_rps", "GET /json", "req/s", True, 0),
+    ("user_rps", "GET /user/123 (after 1,000 routes)", "req/s", True, 0),
+    ("hello_p99_ms", "GET /hello p99 latency", "ms", False, 2),
+    ("json_p99_ms", "GET /json p99 latency", "ms", False, 2),
+    ("user_p99_ms", "GET /user/123 p99 latency", "ms", False, 2),
+    ("download_gbps", "Streamed download (64 KiB writes, chunked)", "GB/s", True, 2),
+    ("upload_cl_gbps", "Streamed upload, Content-Length", "GB/s", True, 2),
+    ("upload_chunked_gbps", "Streamed upload, chunked", "GB/s", True, 2),
+    ("upload_cl_peak_rss_mib", "Peak server RSS during the Content-Length upload", "MiB", False, 1),
+    ("upload_cl_rss_growth_mib", "RSS growth during the Content-Length upload", "MiB", False, 1),
+    ("upload_chunked_rss_growth_mib", "RSS growth during the chunked upload", "MiB", False, 1),
+    ("kib_per_conn", "Memory per idle keep-alive connection", "KiB", False, 1),
+    ("idle_rss_mib", "Idle server RSS (fresh, 1,000 routes)", "MiB", False, 1),
+    ("startup_s", "Start-up to first answer", "s", False, 2),
+]
+
+
+def fmt(v: float | None, decimals: int) -> str:
+    if v is None or v != v:
+        return "n/a"
+    return f"{v:,.{decimals}f}"
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None or a != a or b != b or b == 0:
+        return "–"
+    return f"{a / b:.2f}×"
+
+
+def med(vals: list[float]) -> float | None:
+    vals = [v for v in vals if v == v]
+    return statistics.median(vals) if vals else None
+
+
+def machine_info() -> dict[str, str]:
+    info = {"cpu": "unknown", "nproc": str(os.cpu_count())}
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        m = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
+        if m:
+            info["cpu"] = m.group(1).strip()
+    except OSError:
+        pass
+    try:
+        info["nproc"] = run_cmd(["nproc"], timeout=10).stdout.strip() or info["nproc"]
+    except Exception:
+        pass
+    try:
+        mem = re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text())
+        info["memory"] = f"{int(mem.group(1)) / 1024 / 1024:.1f} GiB"
+    except Exception:
+        info["memory"] = "?"
+    info["kernel"] = platform.release()
+    return info
+
+
+def package_versions(wrk: str) -> dict[str, str]:
+    names = ["necktie-core", "necktie-server", "sanic", "sanic-routing", "uvicorn", "starlette",
+             "granian", "aiohttp", "uvloop", "httptools"]
+    versions = {}
+    try:
+        r = run_cmd([str(VENV_PY), "-m", "pip", "list", "--format=json", "--disable-pip-version-check"],
+                    timeout=120)
+        installed = {d["name"].lower(): d["version"] for d in json.loads(r.stdout)}
+        versions = {n: installed.get(n, "not installed") for n in names}
+    except Exception as exc:
+        versions = {"pip list": f"failed: {exc}"}
+    try:
+        r = run_cmd([str(VENV_PY), "-c", "import sys; print(sys.version.split()[0])"], timeout=30)
+        versions["python"] = r.stdout.strip()
+    except Exception:
+        pass
+    try:
+        r = run_cmd([wrk, "--version"], timeout=10)
+        versions["wrk"] = (r.stdout + r.stderr).split("Copyright")[0].replace("wrk", "").strip()
+    except Exception:
+        pass
+    return versions
+
+
+def git_commit() -> str:
+    try:
+        r = run_cmd(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], timeout=10)
+        rev = r.stdout.strip() or "no commit"
+        dirty = run_cmd(["git", "-C", str(REPO), "status", "--porcelain", "--", "packages"], timeout=10)
+        return rev + (" (packages/ has uncommitted changes)" if dirty.stdout.strip() else "")
+    except Exception:
+        return "unknown"
+
+
+def render(results: Results, s: Settings, peers: list[Peer], wrk: str, command: str,
+           started: _dt.datetime, elapsed: float, mi: dict[str, str]) -> str:
+    versions = package_versions(wrk)
+    keys = [p.key for p in peers]
+    others = [k for k in keys if k not in ("necktie", "floor")]
+    out: list[str] = []
+    w = out.append
+    w(f"# Necktie benchmark results{' (quick run)' if s.quick else ''}\n")
+    w(f"- **Date:** {started.strftime('%Y-%m-%d %H:%M %Z').strip()} (took {elapsed / 60:.1f} min)")
+    w(f"- **Machine:** {mi['cpu']}, nproc={mi['nproc']}, {mi['memory']} RAM, Linux {mi['kernel']}")
+    w(f"- **Command:** `{command}`")
+    w(f"- **Repository commit:** {git_commit()}")
+    w("- **Versions:** " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    w(f"- **Settings:** {s.rounds} round(s), peers interleaved round by round (order rotated each "
+      f"round); server on CPU {SERVER_CPU}, load generator on CPU {CLIENT_CPU}"
+      f"{'' if PINNING else ' (NOT pinned: taskset missing or <2 CPUs)'}; wrk -t1 -c{CONNECTIONS} "
+      f"-d{s.duration}s --latency{f' after a {s.warmup} s warm-up' if s.warmup else ''}; "
+      f"transfers of {s.transfer_mib} MiB × {s.transfer_reps} per round; "
+      f"{s.idle_conns} idle keep-alive connections; one worker process, access log off, "
+      f"no MALLOC_* or other tuning variables.")
+    w("")
+    w("Numbers are medians over rounds with min–max in brackets. A ratio is *this peer ÷ the "
+      "reference*: above 1× is better for req/s and GB/s, below 1× is better for latency and "
+      "memory. GB/s means 10⁹ bytes per second. The floor answers every request with one "
+      "pre-built response, so it has no download number and its upload number is just "
+      "HTTP parsing of the body.")
+    w("")
+    for key, reason in results.unavailable.items():
+        w(f"> **{PEER_BY_KEY[key].label} unavailable:** {reason.splitlines()[0]}")
+        w("")
+
+    if "necktie" in keys and "necktie" not in results.unavailable:
+        w("## Necktie against its peers\n")
+        w("| metric | Necktie | ÷ Sanic | ÷ fastest other peer | ÷ floor |")
+        w("|---|---:|---:|---:|---:|")
+        for key, title, unit, higher, dec in METRICS:
+            n = med(results.get("necktie", key))
+            if n is None:
+                continue
+            best_k, best_v = None, None
+            for k in others:
+                v = med(results.get(k, key))
+                if v is not None and (best_v is None or (v > best_v if higher else v < best_v)):
+                    best_k, best_v = k, v
+            sanic = med(results.get("sanic", key))
+            floor = med(results.get("floor", key))
+            best = f"{ratio(n, best_v)} ({PEER_BY_KEY[best_k].label})" if best_k else "–"
+            arrow = "↑" if higher else "↓"
+            w(f"| {title} ({unit} {arrow}) | {fmt(n, dec)} | {ratio(n, sanic)} | {best} | "
+              f"{ratio(n, floor)} |")
+        w("")
+
+    w("## All peers\n")
+    for key, title, unit, higher, dec in METRICS:
+        if not any(results.get(k, key) for k in keys):
+            continue
+        arrow = "higher is better" if higher else "lower is better"
+        w(f"### {title} ({unit}, {arrow})\n")
+        w("| peer | median | min–max | ÷ Sanic | ÷ floor |")
+        w("|---|---:|---:|---:|---:|")
+        sanic, floor = med(results.get("sanic", key)), med(results.get("floor", key))
+        for k in keys:
+            vals = [v for v in results.get(k, key) if v == v]
+            label = PEER_BY_KEY[k].label
+            if not vals:
+                w(f"| {label} | n/a | | | |")
+                continue
+            m = statistics.median(vals)
+            w(f"| {label} | {fmt(m, dec)} | {fmt(min(vals), dec)}–{fmt(max(vals), dec)} | "
+              f"{ratio(m, sanic)} | {ratio(m, floor)} |")
+        w("")
+
+    if results.values.get("routes"):
+        w("## Route-count scaling (Necktie, GET /user/123 registered after N routes)\n")
+        w("| routes | req/s median | min–max | ÷ 10 routes | p99 ms | start-up s |")
+        w("|---:|---:|---:|---:|---:|---:|")
+        base = med(results.get("routes", f"{s.route_counts[0]}_rps"))
+        for rc in s.route_counts:
+            vals = results.get("routes", f"{rc}_rps")
+            if not vals:
+                w(f"| {rc:,} | n/a | | | | |")
+                continue
+            m = statistics.median(vals)
+            w(f"| {rc:,} | {fmt(m, 0)} | {fmt(min(vals), 0)}–{fmt(max(vals), 0)} | {ratio(m, base)} | "
+              f"{fmt(med(results.get('routes', f'{rc}_p99_ms')), 2)} | "
+              f"{fmt(med(results.get('routes', f'{rc}_startup_s')), 2)} |")
+        w("")
+
+    if results.notes:
+        w("## Notes and errors seen during the run\n")
+        for n in results.notes:
+            first, *rest = n.splitlines()
+            w(f"- {first}")
+            if rest:
+                w("  ```")
+                w("\n".join("  " + line for line in rest))
+                w("  ```")
+        w("")
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run in under a minute (1 round, short durations, small transfers); "
+                         "writes benchmarks/.results/RESULTS-quick.md, never RESULTS.md")
+    ap.add_argument("--peers", default=",".join(p.key for p in PEERS),
+                    help="comma-separated subset of: " + ", ".join(p.key for p in PEERS))
+    ap.add_argument("--rounds", type=int, help="override the number of rounds")
+    ap.add_argument("--duration", type=int, help="override seconds per wrk measurement")
+    ap.add_argument("--transfer-mib", type=int, help="override MiB per download/upload")
+    ap.add_argument("--output", help="write the markdown report here instead of the default")
+    ap.add_argument("--no-install", action="store_true",
+                    help="use benchmarks/.venv as it is (no pip install)")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    global PINNING
+    args = parse_args(argv)
+    if args.quick:
+        s = Settings(quick=True, rounds=1, duration=1, warmup=0, transfer_mib=128, transfer_reps=1,
+                     idle_conns=1000, route_counts=(10, 1000, 10000))
+    else:
+        s = Settings(quick=False, rounds=3, duration=5, warmup=1, transfer_mib=1024, transfer_reps=2,
+                     idle_conns=1000, route_counts=(10, 1000, 10000))
+    if args.rounds:
+        s.rounds = args.rounds
+    if args.duration:
+        s.duration = args.duration
+    if args.transfer_mib:
+        s.transfer_mib = args.transfer_mib
+    unknown = [k for k in args.peers.split(",") if k not in PEER_BY_KEY]
+    if unknown:
+        sys.exit(f"unknown peer(s): {', '.join(unknown)}")
+    peers = [PEER_BY_KEY[k] for k in args.peers.split(",")]
+    customized = any([args.rounds, args.duration, args.transfer_mib,
+                      args.peers != ",".join(p.key for p in PEERS)])
+    if args.output:
+        output = Path(args.output)
+    elif args.quick or customized:
+        output = SCRATCH / ("RESULTS-quick.md" if args.quick else "RESULTS-custom.md")
+    else:
+        output = BENCH_DIR / "RESULTS.md"
+
+    if sys.platform != "linux":
+        sys.exit("this benchmark needs Linux (/proc, taskset)")
+    started = _dt.datetime.now().astimezone()
+    t_start = time.perf_counter()
+    SCRATCH.mkdir(exist_ok=True)
+
+    atexit.register(stop_all_servers)
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    machine = machine_info()  # before pinning ourselves: nproc honours the affinity mask
+    PINNING = cpu_pinning()
+    if PINNING:
+        try:  # keep this driver (and its RSS sampler) off the server's core
+            os.sched_setaffinity(0, {int(CLIENT_CPU)})
+        except OSError:
+            pass
+    # Raise the open-files limit (inherited by servers and the client) for the idle-connection test.
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, 8192), hard), hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+    wrk = ensure_wrk()
+    necktie_ok, necktie_msg = setup_venv(args.no_install)
+    results = Results()
+    if not necktie_ok and any(p.key == "necktie" for p in peers):
+        log(f"WARNING: {necktie_msg}; benchmarking the other peers only")
+        results.unavailable["necktie"] = necktie_msg
+        peers = [p for p in peers if p.key != "necktie"]
+
+    run_tag = started.strftime("%Y%m%d-%H%M%S")
+    try:
+        run_all(s, peers, wrk, results, run_tag)
+    except KeyboardInterrupt:
+        log("interrupted: stopping servers and writing what was measured")
+        results.note("run interrupted before the end")
+    finally:
+        stop_all_servers()
+
+    elapsed = time.perf_counter() - t_start
+    command = "python benchmarks/run.py " + " ".join(argv)
+    all_peers = [p for p in PEERS if p.key in args.peers.split(",")]
+    report = render(results, s, all_peers, wrk, command.strip(), started, elapsed, machine)
+    raw = SCRATCH / f"raw-{run_tag}{'-quick' if s.quick else ''}.json"
+    raw.write_text(json.dumps({"settings": s.__dict__, "values": results.values, "notes": results.notes,
+                               "unavailable": results.unavailable}, indent=1))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(report)
+    print()
+    print(report)
+    log(f"report written to {output} (raw numbers: {raw}); took {elapsed:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

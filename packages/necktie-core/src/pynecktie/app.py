@@ -1,0 +1,283 @@
+"""`Necktie`: the application object — registration, lifecycle, and the one request pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+from .blueprints import Blueprint, BlueprintGroup
+from .config import Config
+from .errorpages import render_error
+from .exceptions import NecktieException, NotFound, ServerError, ServiceUnavailable
+from .registry import Registry, RouteSpec
+from .request import Request, RequestStream
+from .response import BaseHTTPResponse, HTTPResponse, StreamingHTTPResponse
+from .routing import Route, Router
+from .seam import ResponseSink
+
+error_logger = logging.getLogger("necktie.error")
+logger = logging.getLogger("necktie.root")
+
+ExceptionHandlers = list[tuple[tuple[type[BaseException], ...], Callable[..., Any]]]
+
+
+class Necktie(Registry):
+    """A Necktie application: register routes on it, then serve it with ``app.run()`` or any ASGI server."""
+
+    def __init__(self, name: str = "necktie", *, config: Config | None = None,
+                 strict_slashes: bool = False) -> None:
+        self.name = name
+        self.config = config or Config()
+        self.strict_slashes = strict_slashes
+        self.router = Router()
+        self.ctx = SimpleNamespace()
+        self.blueprints: dict[str, Blueprint] = {}
+        self.request_middleware: list[Callable[..., Any]] = []
+        self.response_middleware: list[Callable[..., Any]] = []
+        self.exception_handlers: ExceptionHandlers = []
+        self.listeners: dict[str, list[Callable[..., Any]]] = {}
+        self._bp_middleware: dict[int, tuple[list[Callable[..., Any]], list[Callable[..., Any]]]] = {}
+        self._bp_exceptions: dict[int, ExceptionHandlers] = {}
+        self._app_chains: tuple[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...]] = ((), ())
+        self._finalized = False
+
+    def __repr__(self) -> str:
+        return f"Necktie(name={self.name!r})"
+
+    # -- registration ---------------------------------------------------------------------------------
+    def _register_route(self, spec: RouteSpec, blueprint: Blueprint | None = None) -> None:
+        uri = spec.uri
+        if spec.version is not None:
+            uri = f"/v{str(spec.version).lstrip('v')}" + uri
+        strict = spec.strict_slashes if spec.strict_slashes is not None else self.strict_slashes
+        name = spec.name or getattr(spec.handler, "__name__", "handler")
+        if name in self.router.names and self.router.names[name].path != uri:
+            name = f"{name}@{uri}"
+        route = Route(
+            path=uri, methods=spec.methods, handler=spec.handler, name=name, stream=spec.stream,
+            max_body_size=spec.max_body_size, strict_slashes=strict, host=spec.host, blueprint=blueprint,
+            websocket=spec.websocket, ctx=dict(spec.extra),
+        )
+        self.router.add(route)
+        self._finalized = False
+
+    def _register_middleware(self, middleware: Callable[..., Any], attach_to: str) -> None:
+        (self.request_middleware if attach_to == "request" else self.response_middleware).append(middleware)
+        self._finalized = False
+
+    def _register_exception(self, exceptions: tuple[type[BaseException], ...], handler: Callable[..., Any]) -> None:
+        self.exception_handlers.append((exceptions, handler))
+
+    def _register_listener(self, event: str, listener: Callable[..., Any]) -> None:
+        self.listeners.setdefault(event, []).append(listener)
+
+    def blueprint(self, blueprint: Blueprint | BlueprintGroup | list[Blueprint], *,
+                  url_prefix: str | None = None, version: int | str | None = None) -> None:
+        """Register a blueprint (or a group or list of them) on this app."""
+        if isinstance(blueprint, (list, tuple)):
+            blueprint = BlueprintGroup(blueprint)
+        if isinstance(blueprint, BlueprintGroup):
+            for bp, prefix, ver in blueprint.flatten(url_prefix or "", version):
+                self._add_blueprint(bp, prefix or None, ver)
+            return
+        self._add_blueprint(blueprint, url_prefix, version)
+
+    def _add_blueprint(self, bp: Blueprint, url_prefix: str | None, version: int | str | None) -> None:
+        self.blueprints.setdefault(bp.name, bp)
+        bp.registered_on.append(self)
+        self._bp_middleware[id(bp)] = (bp.request_middleware, bp.response_middleware)
+        self._bp_exceptions[id(bp)] = bp.exception_handlers
+        for spec in bp.specs_for(url_prefix, version):
+            self._register_route(spec, blueprint=bp)
+        if len(bp.registered_on) == 1 or bp.registered_on.count(self) == 1:
+            for event, fn in bp.listeners:
+                self._register_listener(event, fn)
+
+    def url_for(self, name: str, **params: Any) -> str:
+        """The path of the route called *name* (``handler`` or ``blueprint.handler``) with *params* filled in."""
+        return self.router.url_for(name, **params)
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def finalize(self) -> None:
+        """Fix each route's middleware chain; done once before serving and again after any registration."""
+        app_req, app_resp = tuple(self.request_middleware), tuple(reversed(self.response_middleware))
+        self._app_chains = (app_req, app_resp)
+        for route in self.router.routes:
+            bp_req: list[Callable[..., Any]] = []
+            bp_resp: list[Callable[..., Any]] = []
+            if route.blueprint is not None:
+                bp_req, bp_resp = self._bp_middleware.get(id(route.blueprint), ([], []))
+            route.request_middleware = app_req + tuple(bp_req)
+            route.response_middleware = tuple(reversed(bp_resp)) + app_resp
+        self._finalized = True
+
+    async def dispatch(self, event: str, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Run the listeners of *event* in registration order (``after_*`` ones in reverse)."""
+        listeners = list(self.listeners.get(event, ()))
+        if event.startswith("after_server_stop") or event == "before_server_stop":
+            listeners.reverse()
+        loop = loop or asyncio.get_running_loop()
+        for fn in listeners:
+            result = fn(self, loop) if _arity(fn) >= 2 else fn(self)
+            if inspect.isawaitable(result):
+                await result
+
+    def run(self, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
+        """Serve the app with necktie-server until SIGINT or SIGTERM (``pip install necktie-server``)."""
+        from . import _runner
+
+        _runner.run(self, host=host, port=port, **options)
+
+    # -- the pipeline ---------------------------------------------------------------------------------
+    def match(self, request: Request) -> Route | None:
+        """Route *request* (at head time, so the carrier knows whether to stream its body).
+
+        On failure the routing error is kept in ``request.match_info['__error__']`` and None returned.
+        """
+        if not self._finalized:
+            self.finalize()
+        router = self.router
+        try:
+            route, params = router.resolve(request.method, request.path, request.host if router._hosts else None)
+        except NecktieException as exc:
+            request.match_info = {"__error__": exc}
+            return None
+        request.route = route
+        request.match_info = params
+        return route
+
+    def body_limit(self, route: Route | None) -> int | None:
+        """The most body bytes *route* accepts: its own ``max_body_size`` or ``REQUEST_MAX_SIZE``."""
+        if route is None or route.uses_default_limit:
+            return self.config.REQUEST_MAX_SIZE
+        return route.max_body_size  # type: ignore[no-any-return]
+
+    async def handle(self, request: Request, sink: ResponseSink) -> None:
+        """Run one request through middleware, handler and error handling, and send the response to *sink*.
+
+        The carrier calls this in a task of the request's own after `match`. For buffered routes it may
+        set ``request.body`` first; otherwise the body is read here from ``request.stream``.
+        """
+        route = request.route
+        response: Any = None
+        try:
+            if route is None:
+                request_mw, response_mw = self._app_chains
+            else:
+                request_mw, response_mw = route.request_middleware, route.response_middleware
+            timeout = self.config.RESPONSE_TIMEOUT
+            if timeout:
+                try:
+                    async with asyncio.timeout(timeout):
+                        response = await self._respond(request, route, request_mw)
+                except TimeoutError:
+                    raise ServiceUnavailable("Response Timeout") from None
+            else:
+                response = await self._respond(request, route, request_mw)
+        except Exception as exc:
+            response = await self._error_response(request, exc)
+            if route is None:
+                response_mw = self._app_chains[1]
+        try:
+            for mw in response_mw:
+                result = mw(request, response)
+                if inspect.isawaitable(result):
+                    result = await result
+                if result is not None:
+                    response = result
+        except Exception as exc:
+            response = await self._error_response(request, exc)
+        await self._send(request, response, sink)
+
+    async def _respond(self, request: Request, route: Route | None,
+                       request_mw: tuple[Callable[..., Any], ...]) -> BaseHTTPResponse:
+        for mw in request_mw:
+            result = mw(request)
+            if inspect.isawaitable(result):
+                result = await result
+            if result is not None:
+                return result  # type: ignore[no-any-return]
+        if route is None:
+            raise request.match_info.get("__error__") or NotFound()
+        stream = request.stream
+        if not route.stream and stream is not None:
+            request.body = await stream.read()
+            request.stream = None
+        response = route.handler(request, **request.match_info)
+        if inspect.isawaitable(response):
+            response = await response
+        if not isinstance(response, BaseHTTPResponse):
+            raise ServerError(
+                f"Invalid response type {response!r} (need HTTPResponse)" if response is not None
+                else "No response returned by the handler"
+            )
+        return response
+
+    async def _error_response(self, request: Request, exc: Exception) -> BaseHTTPResponse:
+        handler = self._find_exception_handler(request, exc)
+        if handler is not None:
+            try:
+                result = handler(request, exc)
+                if inspect.isawaitable(result):
+                    result = await result
+                if isinstance(result, BaseHTTPResponse):
+                    return result
+            except Exception as inner:
+                exc = inner
+        if not (isinstance(exc, NecktieException) and exc.quiet):
+            error_logger.error("Exception occurred while handling uri: %r", request.target.decode("latin-1"),
+                               exc_info=exc)
+        return render_error(request, exc, self.config.DEBUG)
+
+    def _find_exception_handler(self, request: Request, exc: Exception) -> Callable[..., Any] | None:
+        route = request.route
+        tables = []
+        if route is not None and route.blueprint is not None:
+            tables.append(self._bp_exceptions.get(id(route.blueprint), []))
+        tables.append(self.exception_handlers)
+        for table in tables:
+            for cls in type(exc).__mro__:
+                for exceptions, handler in table:
+                    if cls in exceptions:
+                        return handler
+        return None
+
+    async def _send(self, request: Request, response: BaseHTTPResponse, sink: ResponseSink) -> None:
+        if isinstance(response, HTTPResponse):
+            await sink.send(response, response.body)
+            return
+        if not isinstance(response, StreamingHTTPResponse):
+            response = render_error(request, ServerError(f"cannot send {response!r}"), self.config.DEBUG)
+            await sink.send(response, response.body)
+            return
+        await sink.start(response)
+        response._sink = sink
+        try:
+            await response.streaming_fn(response)
+        except Exception as exc:
+            if not (isinstance(exc, NecktieException) and exc.quiet):
+                error_logger.error("Exception while streaming the response of %r",
+                                   request.target.decode("latin-1"), exc_info=exc)
+            sink.abort()
+            return
+        finally:
+            response._sink = None
+        await sink.end()
+
+    def make_stream(self, request: Request, source: Any) -> RequestStream:
+        """A `RequestStream` over a carrier's *source*, limited as the request's route says."""
+        return RequestStream(source, self.body_limit(request.route))
+
+
+def _arity(fn: Callable[..., Any]) -> int:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        return 2
+    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))

@@ -1,0 +1,90 @@
+"""Typed application settings: a pydantic model, settable as attributes and from ``NECKTIE_<NAME>``."""
+
+from __future__ import annotations
+
+import os
+import runpy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveInt
+
+ENV_PREFIX = "NECKTIE_"
+
+
+class Config(BaseModel):
+    """Every setting the framework reads, with its default. Extra upper-case keys are allowed.
+
+    Values are validated when set (``app.config.REQUEST_TIMEOUT = -1`` raises), and on creation
+    ``NECKTIE_<NAME>`` environment variables override the defaults.
+    """
+
+    model_config = ConfigDict(validate_assignment=True, extra="allow", frozen=False)
+
+    DEBUG: bool = False
+    # Limits
+    REQUEST_MAX_SIZE: NonNegativeInt = 100_000_000
+    REQUEST_BUFFER_SIZE: PositiveInt = 1 << 20
+    REQUEST_MAX_LINE_SIZE: PositiveInt = 8192
+    REQUEST_MAX_HEADER_SIZE: PositiveInt = 16384
+    REQUEST_MAX_HEADERS: PositiveInt = 100
+    REQUEST_MAX_CHUNK_EXTENSION_SIZE: PositiveInt = 4096
+    REQUEST_MAX_QUERY_FIELDS: PositiveInt = 1000
+    PIPELINE_MAX_REQUESTS: PositiveInt = 64
+    MAX_CONNECTIONS: NonNegativeInt = 10_000
+    # Timeouts (seconds)
+    REQUEST_TIMEOUT: NonNegativeFloat = 60.0
+    REQUEST_BODY_TIMEOUT: NonNegativeFloat = 60.0
+    RESPONSE_TIMEOUT: NonNegativeFloat = 60.0
+    RESPONSE_TIMEOUT_STREAMS: bool = False
+    WRITE_TIMEOUT: NonNegativeFloat = 60.0
+    KEEP_ALIVE: bool = True
+    KEEP_ALIVE_TIMEOUT: NonNegativeFloat = 5.0
+    KEEP_ALIVE_MAX_REQUESTS: NonNegativeInt = 0
+    GRACEFUL_SHUTDOWN_TIMEOUT: NonNegativeFloat = 15.0
+    # Write flow control: writes wait while the transport buffers more than this many bytes.
+    WRITE_BUFFER_HIGH: PositiveInt = 1 << 18
+    # Proxies and logging
+    PROXIES_COUNT: NonNegativeInt = 0
+    REAL_IP_HEADER: str | None = None
+    FORWARDED_SECRET: str | None = None
+    ACCESS_LOG: bool = True
+    SERVER_NAME: str | None = None
+    # Encoding
+    JSON_ENCODER: str = Field(default="orjson", pattern="^(orjson|stdlib)$")
+
+    def __init__(self, **data: Any) -> None:
+        env = {
+            key[len(ENV_PREFIX):]: value
+            for key, value in os.environ.items()
+            if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX):].isupper()
+        }
+        super().__init__(**{**env, **data})
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        setattr(self, key, value)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of *key*, or *default* when it is not set."""
+        return getattr(self, key, default)
+
+    def update_config(self, source: Mapping[str, Any] | str | Path | object) -> None:
+        """Set every upper-case key of a mapping, a Python file (path) or an object."""
+        if isinstance(source, (str, Path)):
+            items: Mapping[str, Any] = runpy.run_path(str(source))
+        elif isinstance(source, Mapping):
+            items = source
+        else:
+            items = {k: getattr(source, k) for k in dir(source)}
+        for key, value in items.items():
+            if key.isupper():
+                setattr(self, key, value)
+
+    update = update_config

@@ -1,0 +1,51 @@
+"""The default error response: text, HTML or JSON as the request's ``Accept`` prefers; no traceback unless DEBUG."""
+
+from __future__ import annotations
+
+import html as _html
+import traceback
+from typing import TYPE_CHECKING
+
+from . import _json
+from .exceptions import NecktieException
+from .response import HTTPResponse, status_phrase
+
+if TYPE_CHECKING:
+    from .request import Request
+
+
+def _preferred(request: Request | None) -> str:
+    if request is None:
+        return "text"
+    accept = request.headers.get("accept", "")
+    if "application/json" in accept or request.content_type.startswith("application/json"):
+        return "json"
+    if "text/html" in accept:
+        return "html"
+    return "text"
+
+
+def render_error(request: Request | None, exc: BaseException, debug: bool) -> HTTPResponse:
+    """The response for *exc*: its status and message, headers it carries, and a traceback only in debug."""
+    if isinstance(exc, NecktieException):
+        status, message, headers = exc.status_code, exc.message, dict(exc.headers)
+    else:
+        status, message, headers = 500, "The server encountered an internal error and cannot complete your request.", {}
+    if not 100 <= status <= 599:
+        status = 500
+    title = f"{status} — {status_phrase(status)}"
+    tb = "".join(traceback.format_exception(exc)) if debug and not isinstance(exc, NecktieException) else ""
+    kind = _preferred(request)
+    if kind == "json":
+        payload: dict[str, object] = {"description": status_phrase(status), "status": status, "message": message}
+        if tb:
+            payload["traceback"] = tb
+        return HTTPResponse(_json.dumps(payload), status, headers, "application/json")
+    if kind == "html":
+        body = f"<!DOCTYPE html><html><head><meta charset=utf-8><title>{_html.escape(title)}</title></head>"
+        body += f"<body><h1>{_html.escape(title)}</h1><p>{_html.escape(message)}</p>"
+        if tb:
+            body += f"<pre>{_html.escape(tb)}</pre>"
+        return HTTPResponse(body + "</body></html>", status, headers, "text/html; charset=utf-8")
+    body = f"{title}\n\n{message}\n" + (f"\n{tb}" if tb else "")
+    return HTTPResponse(body, status, headers, "text/plain; charset=utf-8")

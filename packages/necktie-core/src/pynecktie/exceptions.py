@@ -1,0 +1,131 @@
+"""HTTP errors that handlers raise and the pipeline turns into responses."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+
+class NecktieException(Exception):
+    """Base of every Necktie error; ``status_code`` is the HTTP status the client receives."""
+
+    status_code: int = 500
+    quiet: bool = False
+    headers: dict[str, str]
+
+    def __init__(
+        self,
+        message: str | None = None,
+        status_code: int | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        quiet: bool | None = None,
+    ) -> None:
+        if status_code is not None:
+            self.status_code = status_code
+        if quiet is not None:
+            self.quiet = quiet
+        if message is None:
+            message = HTTPStatus(self.status_code).phrase
+        self.message = message
+        self.headers = dict(headers or {})
+        super().__init__(message)
+
+
+class BadRequest(NecktieException):
+    """400: the request is malformed."""
+
+    status_code = 400
+    quiet = True
+
+
+InvalidUsage = BadRequest
+
+
+class Unauthorized(NecktieException):
+    """401: authentication is required."""
+
+    status_code = 401
+    quiet = True
+
+
+class Forbidden(NecktieException):
+    """403: the client may not do this."""
+
+    status_code = 403
+    quiet = True
+
+
+class NotFound(NecktieException):
+    """404: nothing is served at this path."""
+
+    status_code = 404
+    quiet = True
+
+
+class MethodNotAllowed(NecktieException):
+    """405: the path exists but not for this method; ``allowed`` lists the methods that are."""
+
+    status_code = 405
+    quiet = True
+
+    def __init__(self, message: str | None = None, *, allowed: list[str] | None = None) -> None:
+        self.allowed = sorted(allowed or [])
+        super().__init__(message, headers={"Allow": ", ".join(self.allowed)} if allowed else None)
+
+
+class RequestTimeout(NecktieException):
+    """408: the client took too long to send its request."""
+
+    status_code = 408
+    quiet = True
+
+
+class PayloadTooLarge(NecktieException):
+    """413: the request body is larger than the configured limit."""
+
+    status_code = 413
+    quiet = True
+
+
+class RangeNotSatisfiable(NecktieException):
+    """416: the requested byte range lies outside the resource."""
+
+    status_code = 416
+    quiet = True
+
+
+class ExpectationFailed(NecktieException):
+    """417: the request's ``Expect`` header asks for something other than ``100-continue``."""
+
+    status_code = 417
+    quiet = True
+
+
+class UnprocessableEntity(NecktieException):
+    """422: the body is well-formed but fails validation."""
+
+    status_code = 422
+    quiet = True
+
+
+class ServerError(NecktieException):
+    """500: the server failed to handle the request."""
+
+    status_code = 500
+
+
+class ServiceUnavailable(NecktieException):
+    """503: the server cannot answer now (for instance the handler exceeded ``RESPONSE_TIMEOUT``)."""
+
+    status_code = 503
+
+
+class ConnectionClosed(NecktieException):
+    """The client went away: raised by ``request.stream.get()`` and ``response.write()``."""
+
+    status_code = 499
+    quiet = True
+
+
+class HeaderNotFound(BadRequest):
+    """A required header is missing."""

@@ -1,0 +1,118 @@
+"""Case-insensitive, multi-valued HTTP headers, and the checks that keep header text safe to send."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+
+# RFC 9110 token characters: what a header name may contain.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# Field values may hold visible ASCII, SP, HTAB and obs-text; never CR, LF, NUL or other controls.
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_checked_names: set[str] = set()
+
+
+class InvalidHeader(ValueError):
+    """A header name or value set by application code would corrupt or split the response."""
+
+
+def check_header_name(name: str) -> str:
+    """Return *name* if it is a valid field name (an RFC 9110 token), else raise `InvalidHeader`."""
+    if name in _checked_names:
+        return name
+    if not _TOKEN.match(name):
+        raise InvalidHeader(f"invalid header name {name!r}")
+    if len(_checked_names) < 4096:
+        _checked_names.add(name)
+    return name
+
+
+def check_header_value(value: str) -> str:
+    """Return *value* if it holds no CR, LF, NUL or other control character, else raise `InvalidHeader`."""
+    if _BAD_VALUE.search(value):
+        raise InvalidHeader(f"invalid character in header value {value!r}")
+    return value
+
+
+class Headers(MutableMapping[str, str]):
+    """Header fields looked up case-insensitively.
+
+    ``headers[name]`` and ``get`` give the first value; ``getall`` gives every value in order.
+    Setting an item replaces all values of that name; ``add`` appends one.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(
+        self, items: Mapping[str, str] | Iterable[tuple[str, str]] | None = None
+    ) -> None:
+        self._items: list[tuple[str, str]] = []
+        if items is not None:
+            pairs = items.items() if isinstance(items, Mapping) else items
+            self._items.extend((str(k), str(v)) for k, v in pairs)
+
+    @classmethod
+    def from_raw(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:
+        """Build headers from raw (name, value) byte pairs as a parser hands them over."""
+        self = cls.__new__(cls)
+        self._items = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw]
+        return self
+
+    def __getitem__(self, name: str) -> str:
+        lname = name.lower()
+        for key, value in self._items:
+            if key.lower() == lname:
+                return value
+        raise KeyError(name)
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self.__delitem__(name, missing_ok=True)
+        self._items.append((name, str(value)))
+
+    def __delitem__(self, name: str, missing_ok: bool = False) -> None:
+        lname = name.lower()
+        kept = [(k, v) for k, v in self._items if k.lower() != lname]
+        if len(kept) == len(self._items) and not missing_ok:
+            raise KeyError(name)
+        self._items = kept
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        lname = name.lower()
+        return any(k.lower() == lname for k, _ in self._items)
+
+    def __iter__(self) -> Iterator[str]:
+        seen: set[str] = set()
+        for key, _ in self._items:
+            if key.lower() not in seen:
+                seen.add(key.lower())
+                yield key
+
+    def __len__(self) -> int:
+        return len({k.lower() for k, _ in self._items})
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self.items()) == {k: v for k, v in other.items()}
+        return NotImplemented
+
+    def getall(self, name: str, default: list[str] | None = None) -> list[str]:
+        """Every value of *name*, in the order received (``default`` or ``[]`` when absent)."""
+        lname = name.lower()
+        found = [v for k, v in self._items if k.lower() == lname]
+        return found if found else ([] if default is None else default)
+
+    def add(self, name: str, value: str) -> None:
+        """Append a value for *name*, keeping the values already there."""
+        self._items.append((name, str(value)))
+
+    def raw_items(self) -> list[tuple[str, str]]:
+        """Every (name, value) pair, repeated names included, in order."""
+        return list(self._items)

@@ -1,0 +1,293 @@
+"""The request a handler receives, and `RequestStream`, its body read chunk by chunk."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote
+
+from . import _json
+from .exceptions import BadRequest, PayloadTooLarge
+from .headers import Headers
+
+if TYPE_CHECKING:
+    from .app import Necktie
+    from .routing import Route
+    from .seam import BodySource
+
+
+@dataclass(frozen=True, slots=True)
+class ConnInfo:
+    """What the carrier knows of the connection: peer and local addresses and whether TLS is on."""
+
+    client_ip: str = ""
+    client_port: int = 0
+    server_ip: str = ""
+    server_port: int = 0
+    ssl: bool = False
+
+
+_NO_CONN = ConnInfo()
+
+
+class RequestStream:
+    """A request body read as it arrives: ``await get()`` gives each chunk, then ``None`` at the end.
+
+    ``max_size`` (bytes, ``None`` for no limit) may be changed by the handler for this request; passing it
+    makes ``get()`` raise `PayloadTooLarge`.
+    """
+
+    __slots__ = ("_source", "max_size", "received", "_ended")
+
+    def __init__(self, source: BodySource, max_size: int | None) -> None:
+        self._source = source
+        self.max_size = max_size
+        self.received = 0
+        self._ended = False
+
+    async def get(self) -> bytes | None:
+        """The next chunk of the body, or ``None`` once it has ended."""
+        if self._ended:
+            return None
+        chunk = await self._source.receive()
+        if chunk is None:
+            self._ended = True
+            return None
+        self.received += len(chunk)
+        if self.max_size is not None and self.received > self.max_size:
+            self._ended = True
+            raise PayloadTooLarge(f"Request body exceeds {self.max_size} bytes")
+        return chunk
+
+    read_chunk = get
+
+    async def read(self) -> bytes:
+        """The rest of the body, joined."""
+        parts = []
+        while (chunk := await self.get()) is not None:
+            parts.append(chunk)
+        return b"".join(parts)
+
+    @property
+    def ended(self) -> bool:
+        """True once ``get()`` has returned ``None`` (or failed for good)."""
+        return self._ended
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[bytes]:
+        while (chunk := await self.get()) is not None:
+            yield chunk
+
+
+class RequestParameters(dict[str, list[str]]):
+    """Query or form fields: ``get`` gives the first value, ``getlist`` all of them."""
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        """The first value of *name*, or *default*."""
+        values = super().get(name)
+        return values[0] if values else default
+
+    def getlist(self, name: str, default: list[str] | None = None) -> list[str]:
+        """Every value of *name* (``default`` or ``[]`` when absent)."""
+        return super().get(name) or ([] if default is None else default)
+
+
+class Request:
+    """One HTTP request: method, path, headers, query, body (or ``stream``), and where it came from."""
+
+    __slots__ = (
+        "app", "method", "target", "version", "raw_headers", "conn_info", "route", "match_info",
+        "body", "stream", "ctx", "_headers", "_path", "_query_string", "_args", "_json", "_id", "_cookies",
+        "_form", "_files", "__weakref__",
+    )
+
+    def __init__(
+        self,
+        app: Necktie,
+        method: str,
+        target: bytes,
+        version: str,
+        raw_headers: list[tuple[bytes, bytes]],
+        conn_info: ConnInfo = _NO_CONN,
+    ) -> None:
+        self.app = app
+        self.method = method
+        self.target = target
+        self.version = version
+        self.raw_headers = raw_headers
+        self.conn_info = conn_info
+        self.route: Route | None = None
+        self.match_info: dict[str, Any] = {}
+        self.body: bytes = b""
+        self.stream: RequestStream | None = None
+        self.ctx = SimpleNamespace()
+        self._headers: Headers | None = None
+        self._path: str | None = None
+        self._query_string: str | None = None
+        self._args: RequestParameters | None = None
+        self._json: Any = _UNSET
+        self._id: str | None = None
+        self._cookies: dict[str, str] | None = None
+        self._form: Any = None
+        self._files: Any = None
+
+    def __repr__(self) -> str:
+        return f"<Request: {self.method} {self.path}>"
+
+    # -- the target -----------------------------------------------------------------------------------
+    def _split_target(self) -> None:
+        raw_path, _, query = self.target.partition(b"?")
+        text = raw_path.decode("latin-1")
+        if "%" in text:
+            text = unquote(text, errors="surrogateescape")
+        self._path = text
+        self._query_string = query.decode("latin-1")
+
+    @property
+    def path(self) -> str:
+        """The percent-decoded path, without the query string."""
+        if self._path is None:
+            self._split_target()
+        return self._path  # type: ignore[return-value]
+
+    @property
+    def query_string(self) -> str:
+        """The raw query string (after ``?``), undecoded."""
+        if self._query_string is None:
+            self._split_target()
+        return self._query_string  # type: ignore[return-value]
+
+    @property
+    def args(self) -> RequestParameters:
+        """Query fields, multi-valued (``args.get`` gives the first, ``args.getlist`` all); blanks dropped."""
+        if self._args is None:
+            self._args = self._parse_query(keep_blank_values=False)
+        return self._args
+
+    def get_args(self, keep_blank_values: bool = False) -> RequestParameters:
+        """Query fields, optionally keeping fields with empty values."""
+        return self._parse_query(keep_blank_values=keep_blank_values)
+
+    @property
+    def query_args(self) -> list[tuple[str, str]]:
+        """Query fields as (name, value) pairs in order, blanks kept."""
+        return self._pairs(self.query_string, keep_blank_values=True)
+
+    def _pairs(self, query: str, keep_blank_values: bool) -> list[tuple[str, str]]:
+        limit = self.app.config.REQUEST_MAX_QUERY_FIELDS
+        try:
+            return parse_qsl(query, keep_blank_values=keep_blank_values, max_num_fields=limit)
+        except ValueError:
+            raise BadRequest(f"Too many query fields (more than {limit})") from None
+
+    def _parse_query(self, keep_blank_values: bool) -> RequestParameters:
+        params = RequestParameters()
+        for key, value in self._pairs(self.query_string, keep_blank_values):
+            params.setdefault(key, []).append(value)
+        return params
+
+    # -- headers --------------------------------------------------------------------------------------
+    @property
+    def headers(self) -> Headers:
+        """The request headers, case-insensitive and multi-valued."""
+        if self._headers is None:
+            self._headers = Headers.from_raw(self.raw_headers)
+        return self._headers
+
+    @property
+    def content_type(self) -> str:
+        """The ``Content-Type`` header ("application/octet-stream" when absent)."""
+        return self.headers.get("content-type", "application/octet-stream")
+
+    @property
+    def host(self) -> str:
+        """The host the client asked for: the configured ``SERVER_NAME``, forwarded host, or ``Host``."""
+        return self.headers.get("host", "")
+
+    @property
+    def scheme(self) -> str:
+        """``https`` on a TLS connection, else ``http`` (``wss``/``ws`` for websocket upgrades)."""
+        upgrade = self.headers.get("upgrade", "").lower() == "websocket"
+        if self.conn_info.ssl:
+            return "wss" if upgrade else "https"
+        return "ws" if upgrade else "http"
+
+    @property
+    def url(self) -> str:
+        """The full URL of the request."""
+        qs = self.query_string
+        return f"{self.scheme}://{self.host}{self.path}" + (f"?{qs}" if qs else "")
+
+    @property
+    def ip(self) -> str:
+        """The peer's address."""
+        return self.conn_info.client_ip
+
+    @property
+    def port(self) -> int:
+        """The peer's port."""
+        return self.conn_info.client_port
+
+    @property
+    def id(self) -> str:
+        """A unique id for this request (``X-Request-ID`` when the client sent one)."""
+        if self._id is None:
+            self._id = self.headers.get("x-request-id") or str(uuid.uuid4())
+        return self._id
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Cookies sent by the client (first value of each name)."""
+        if self._cookies is None:
+            jar: dict[str, str] = {}
+            for header in self.headers.getall("cookie"):
+                for pair in header.split(";")[:1000]:
+                    name, sep, value = pair.partition("=")
+                    name = name.strip()
+                    if sep and name and name not in jar:
+                        value = value.strip()
+                        if len(value) >= 2 and value[0] == value[-1] == '"':
+                            value = value[1:-1]
+                        jar[name] = unquote(value)
+            self._cookies = jar
+        return self._cookies
+
+    # -- body -----------------------------------------------------------------------------------------
+    @property
+    def json(self) -> Any:
+        """The body parsed as JSON (``None`` for an empty body); malformed JSON raises `BadRequest`."""
+        if self._json is _UNSET:
+            if not self.body:
+                self._json = None
+            else:
+                try:
+                    self._json = _json.loads(self.body)
+                except (_json.DecodeError, ValueError, UnicodeDecodeError) as exc:
+                    raise BadRequest(f"Failed when parsing body as json: {exc}") from None
+        return self._json
+
+    def load_json(self, loads: Any = None) -> Any:
+        """Parse the body as JSON with *loads* (default: the app's decoder)."""
+        if loads is None:
+            return self.json
+        try:
+            return loads(self.body)
+        except Exception as exc:
+            raise BadRequest(f"Failed when parsing body as json: {exc}") from None
+
+    async def receive_body(self) -> None:
+        """Read a streamed body to its end into ``request.body`` (for a route declared with ``stream=True``)."""
+        if self.stream is not None and not self.stream.ended:
+            self.body = await self.stream.read()
+
+    def url_for(self, name: str, **params: Any) -> str:
+        """The path of the route called *name* (see `Necktie.url_for`)."""
+        return self.app.url_for(name, **params)
+
+
+_UNSET: Any = object()

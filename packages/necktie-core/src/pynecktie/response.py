@@ -1,0 +1,197 @@
+"""Response types and the helpers that build them (`text`, `json`, `html`, `raw`, `empty`, `redirect`, `stream`)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from . import _json
+from .exceptions import ConnectionClosed
+from .headers import Headers
+
+if TYPE_CHECKING:
+    from .seam import ResponseSink
+
+__all__ = [
+    "BaseHTTPResponse", "HTTPResponse", "StreamingHTTPResponse", "text", "json", "html", "raw", "empty",
+    "redirect", "stream",
+]
+
+HeadersLike = Mapping[str, str] | Headers | None
+
+
+def to_bytes(data: Any) -> bytes:
+    """Bytes for a body or a chunk: ``str`` as UTF-8, bytes-like as is, anything else as ``str(value)``."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        return data.encode()
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    return str(data).encode()
+
+
+class BaseHTTPResponse:
+    """What every response has: a status, headers and a content type."""
+
+    __slots__ = ("status", "headers", "content_type")
+
+    def __init__(self, status: int = 200, headers: HeadersLike = None, content_type: str | None = None) -> None:
+        self.status = status
+        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        self.content_type = content_type
+
+    def add_cookie(
+        self,
+        key: str,
+        value: str,
+        *,
+        path: str = "/",
+        domain: str | None = None,
+        max_age: int | None = None,
+        expires: str | None = None,
+        secure: bool = True,
+        httponly: bool = True,
+        samesite: str | None = "Lax",
+    ) -> None:
+        """Add a ``Set-Cookie`` header; secure, HTTP-only and ``SameSite=Lax`` unless told otherwise."""
+        parts = [f"{key}={quote(value, safe='')}", f"Path={path}"]
+        if domain:
+            parts.append(f"Domain={domain}")
+        if max_age is not None:
+            parts.append(f"Max-Age={int(max_age)}")
+        if expires:
+            parts.append(f"Expires={expires}")
+        if secure:
+            parts.append("Secure")
+        if httponly:
+            parts.append("HttpOnly")
+        if samesite:
+            parts.append(f"SameSite={samesite}")
+        self.headers.add("Set-Cookie", "; ".join(parts))
+
+    def delete_cookie(self, key: str, *, path: str = "/", domain: str | None = None) -> None:
+        """Tell the client to drop cookie *key*."""
+        self.add_cookie(key, "", path=path, domain=domain, max_age=0)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.status} {self.content_type}>"
+
+
+class HTTPResponse(BaseHTTPResponse):
+    """A response whose whole body is known when the handler returns."""
+
+    __slots__ = ("body",)
+
+    def __init__(
+        self,
+        body: Any = None,
+        status: int = 200,
+        headers: HeadersLike = None,
+        content_type: str | None = None,
+    ) -> None:
+        super().__init__(status, headers, content_type)
+        self.body = b"" if body is None else to_bytes(body)
+
+
+class StreamingHTTPResponse(BaseHTTPResponse):
+    """A response whose body is written piece by piece by ``streaming_fn(response)`` after the head is sent.
+
+    ``response.write(data)`` sends one chunk in order; awaiting it also waits until the carrier has room
+    for more (back-pressure).
+    """
+
+    __slots__ = ("streaming_fn", "_sink")
+
+    def __init__(
+        self,
+        streaming_fn: Callable[[StreamingHTTPResponse], Awaitable[Any]],
+        status: int = 200,
+        headers: HeadersLike = None,
+        content_type: str = "text/plain; charset=utf-8",
+    ) -> None:
+        super().__init__(status, headers, content_type)
+        self.streaming_fn = streaming_fn
+        self._sink: ResponseSink | None = None
+
+    def write(self, data: Any) -> Awaitable[None]:
+        """Send *data* (str, bytes, or any value as ``str(value)``); await the result for back-pressure."""
+        sink = self._sink
+        if sink is None:
+            raise ConnectionClosed("the response is not being streamed (it has ended or not yet started)")
+        return sink.write(to_bytes(data))
+
+    send = write
+
+
+def text(
+    body: str, status: int = 200, headers: HeadersLike = None, content_type: str = "text/plain; charset=utf-8"
+) -> HTTPResponse:
+    """A plain-text response."""
+    if not isinstance(body, str):
+        raise TypeError(f"text() takes a str, not {type(body).__name__}")
+    return HTTPResponse(body.encode(), status, headers, content_type)
+
+
+def html(body: Any, status: int = 200, headers: HeadersLike = None) -> HTTPResponse:
+    """An HTML response (a str, or an object with ``__html__``)."""
+    if hasattr(body, "__html__"):
+        body = body.__html__()
+    return HTTPResponse(body, status, headers, "text/html; charset=utf-8")
+
+
+def raw(
+    body: bytes | bytearray | memoryview | str,
+    status: int = 200,
+    headers: HeadersLike = None,
+    content_type: str = "application/octet-stream",
+) -> HTTPResponse:
+    """A response with bytes as they are."""
+    return HTTPResponse(body, status, headers, content_type)
+
+
+def json(
+    body: Any,
+    status: int = 200,
+    headers: HeadersLike = None,
+    content_type: str = "application/json",
+    dumps: Callable[[Any], bytes | str] | None = None,
+    **kwargs: Any,
+) -> HTTPResponse:
+    """A JSON response, encoded with orjson unless *dumps* says otherwise (pydantic models included)."""
+    data = (dumps or _json.dumps)(body, **kwargs) if kwargs or dumps else _json.dumps(body)
+    return HTTPResponse(data, status, headers, content_type)
+
+
+def empty(status: int = 204, headers: HeadersLike = None) -> HTTPResponse:
+    """A response with no body (204 unless told otherwise)."""
+    return HTTPResponse(b"", status, headers)
+
+
+def redirect(
+    to: str, headers: HeadersLike = None, status: int = 302, content_type: str = "text/html; charset=utf-8"
+) -> HTTPResponse:
+    """A redirect to *to* (kept as given, with unsafe characters percent-encoded)."""
+    hdrs = Headers(headers)
+    hdrs["Location"] = quote(to, safe=":/%#?&=@[]!$&'()*+,;")
+    return HTTPResponse(b"", status, hdrs, content_type)
+
+
+def stream(
+    streaming_fn: Callable[[StreamingHTTPResponse], Awaitable[Any]],
+    status: int = 200,
+    headers: HeadersLike = None,
+    content_type: str = "text/plain; charset=utf-8",
+) -> StreamingHTTPResponse:
+    """A streamed response: ``streaming_fn(response)`` runs after the head is sent and calls ``write``."""
+    return StreamingHTTPResponse(streaming_fn, status, headers, content_type)
+
+
+def status_phrase(status: int) -> str:
+    """The reason phrase of *status* (empty for an unknown code)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""

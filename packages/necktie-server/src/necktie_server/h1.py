@@ -1,0 +1,179 @@
+"""Sans-I/O HTTP/1.1 pieces: validating a parsed request head and serializing response heads and chunks.
+
+Nothing here touches a socket, so tests drive it with plain values.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from email.utils import formatdate
+from http import HTTPStatus
+
+from pynecktie.exceptions import BadRequest, ExpectationFailed, NecktieException
+from pynecktie.headers import Headers, check_header_name
+
+_DIGITS = re.compile(rb"[0-9]{1,18}\Z")
+# A Host is a reg-name, IPv4 or bracketed IPv6 literal, with an optional port (RFC 3986).
+_HOST = re.compile(rb"(?:[A-Za-z0-9\-._~!$&'()*+,;=%]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?\Z")
+# Controls other than HTAB are never valid in a field value; checked once over a whole serialized head.
+_BAD_HEAD_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class HTTPVersionNotSupported(NecktieException):
+    """505: the request line names an HTTP version other than 1.0 or 1.1."""
+
+    status_code = 505
+    quiet = True
+
+
+class NotImplementedEncoding(NecktieException):
+    """501: a Transfer-Encoding the server does not implement (anything but ``chunked``)."""
+
+    status_code = 501
+    quiet = True
+
+
+class RequestHeaderFieldsTooLarge(NecktieException):
+    """431: one header, or the header section, is larger than the configured limit."""
+
+    status_code = 431
+    quiet = True
+
+
+class URITooLong(NecktieException):
+    """414: the request target is longer than the configured limit."""
+
+    status_code = 414
+    quiet = True
+
+
+def parse_content_length(values: list[bytes]) -> int:
+    """The body length from every ``Content-Length`` value; anything but one plain decimal number is a 400."""
+    if len(values) != 1:
+        raise BadRequest("Multiple Content-Length headers")
+    value = values[0].strip(b" \t")
+    if not _DIGITS.match(value):
+        raise BadRequest("Invalid Content-Length header")
+    return int(value)
+
+
+def check_transfer_encoding(values: list[bytes]) -> None:
+    """Accept exactly one ``chunked``; other codings are 501, malformed lists 400."""
+    if len(values) != 1:
+        raise BadRequest("Multiple Transfer-Encoding headers")
+    codings = [c.strip(b" \t").lower() for c in values[0].split(b",")]
+    if codings == [b"chunked"]:
+        return
+    if any(not c for c in codings) or codings[-1] != b"chunked":
+        raise BadRequest("Invalid Transfer-Encoding header")
+    known = {b"gzip", b"deflate", b"compress", b"x-gzip", b"x-compress"}
+    if all(c in known for c in codings[:-1]):
+        raise NotImplementedEncoding("Unsupported Transfer-Encoding")
+    raise BadRequest("Invalid Transfer-Encoding header")
+
+
+def check_host(values: list[bytes], version: str) -> None:
+    """HTTP/1.1 needs exactly one valid ``Host``; HTTP/1.0 at most one."""
+    if not values:
+        if version == "1.1":
+            raise BadRequest("Missing Host header")
+        return
+    if len(values) > 1:
+        raise BadRequest("Multiple Host headers")
+    if not _HOST.match(values[0]):
+        raise BadRequest("Invalid Host header")
+
+
+def check_expect(values: list[bytes], version: str) -> bool:
+    """True when the client waits for ``100 Continue``; an unknown expectation is a 417."""
+    if not values or version != "1.1":
+        return False
+    if len(values) == 1 and values[0].strip(b" \t").lower() == b"100-continue":
+        return True
+    raise ExpectationFailed("Unsupported Expect header")
+
+
+def check_version(version: str) -> None:
+    """Only HTTP/1.0 and HTTP/1.1 are served."""
+    if version not in ("1.1", "1.0"):
+        raise HTTPVersionNotSupported(f"HTTP/{version} is not supported")
+
+
+# -- response heads -------------------------------------------------------------------------------------
+
+def _status_line(status: int) -> str:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = ""
+    return f"HTTP/1.1 {status} {phrase}\r\n"
+
+
+_STATUS_LINES = {status.value: _status_line(status.value) for status in HTTPStatus}
+_date_cache: list[object] = [0, ""]
+
+
+def http_date() -> str:
+    """The current time as an IMF-fixdate, recomputed at most once a second."""
+    now = int(time.time())
+    if now != _date_cache[0]:
+        _date_cache[0] = now
+        _date_cache[1] = formatdate(now, usegmt=True)
+    return _date_cache[1]  # type: ignore[return-value]
+
+
+def status_line(status: int) -> str:
+    """``HTTP/1.1 <status> <phrase>\\r\\n``; statuses outside 100–599 are refused."""
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        if not isinstance(status, int) or not 100 <= status <= 599:
+            raise ValueError(f"invalid HTTP status {status!r}")
+        line = _STATUS_LINES[status] = _status_line(status)
+    return line
+
+
+class InvalidResponse(ValueError):
+    """The application built a response that cannot be sent as is (bad status or header)."""
+
+
+def encode_head(status: int, content_type: str | None, headers: Headers, framing: str) -> bytes:
+    """Serialize a response head: status line, content type, the application's headers, then *framing*.
+
+    *framing* holds the server's own header lines (length or chunking, date, connection), already valid.
+    Raises `InvalidResponse` where the application's text would split or corrupt the response.
+    """
+    try:
+        parts = [status_line(status)]
+    except ValueError as exc:
+        raise InvalidResponse(str(exc)) from None
+    lines = 1
+    if headers:
+        for name, value in headers._items:
+            check_header_name(name)
+            parts.append(f"{name}: {value}\r\n")
+            lines += 1
+    if content_type is not None:
+        parts.append(f"content-type: {content_type}\r\n")
+        lines += 1
+    user = "".join(parts)
+    if user.count("\n") != lines or user.count("\r") != lines or _BAD_HEAD_CHAR.search(user):
+        raise InvalidResponse("a header value holds CR, LF or another control character")
+    try:
+        return (user + framing).encode("latin-1")
+    except UnicodeEncodeError:
+        raise InvalidResponse("a header holds characters outside latin-1") from None
+
+
+def has_header(headers: Headers, lname: str) -> bool:
+    """Whether the application set header *lname* (given in lower case)."""
+    return bool(headers) and any(k.lower() == lname for k, _ in headers._items)
+
+
+def chunk(data: bytes) -> list[bytes]:
+    """The pieces of one chunk of a chunked body (empty data gives nothing: it would end the body)."""
+    return [b"%x\r\n" % len(data), data, b"\r\n"] if data else []
+
+
+LAST_CHUNK = b"0\r\n\r\n"
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"

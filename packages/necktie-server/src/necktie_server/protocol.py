@@ -1,0 +1,458 @@
+"""The HTTP/1.1 connection: an `asyncio.Protocol` driven by httptools' parser callbacks.
+
+Reading is explicit flow control: the parser is fed at most 64 KiB at a time, and while a streaming
+handler's buffer is full or too many pipelined requests wait, the rest stays unparsed and the transport
+stops reading until the handler catches up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import httptools
+
+from pynecktie.errorpages import render_error
+from pynecktie.exceptions import (
+    BadRequest, ConnectionClosed, NecktieException, PayloadTooLarge, RequestTimeout,
+)
+from pynecktie.request import ConnInfo, Request
+
+from . import h1
+from .body import BodyBuffer
+from .cycle import Cycle, Stage
+from .timers import Deadline
+
+if TYPE_CHECKING:
+    from .server import ServerState
+
+error_logger = logging.getLogger("necktie.error")
+
+FEED_SIZE = 65536  # parser input slice: bounds work per step and keeps glibc from trimming the heap each read
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One client connection: parses requests, runs each in a task of its own, writes the responses in order."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.app = state.app
+        self.settings = state.settings
+        self.loop = state.loop
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.cycles: deque[Cycle] = deque()
+        self.parsing: Cycle | None = None
+        self.conn_info = ConnInfo()
+        self.closed = False
+        self.closing = False
+        self.rejected = False
+        self.write_paused = False
+        self.read_paused = False
+        self.requests_started = 0
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._unparsed = b""
+        self._context = contextvars.copy_context()
+        self.deadline = Deadline(self.loop, self._on_read_timeout)
+        self.write_deadline = Deadline(self.loop, self._on_write_timeout)
+        from .cycle import _Drain
+        self.drain = _Drain(self)
+        self._reset_head()
+
+    def _reset_head(self) -> None:
+        self._in_head = False
+        self._head_fed = 0
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._head_size = 0
+        self._special: dict[bytes, list[bytes]] = {}
+
+    # -- connection lifecycle -------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # noqa: D102
+        self.transport = transport  # type: ignore[assignment]
+        state = self.state
+        state.connections.add(self)
+        transport.set_write_buffer_limits(high=self.settings.write_buffer_high)
+        peer = transport.get_extra_info("peername")
+        sock = transport.get_extra_info("sockname")
+        client_ip, client_port = (peer[0], peer[1]) if isinstance(peer, tuple) else ("", 0)
+        server_ip, server_port = (sock[0], sock[1]) if isinstance(sock, tuple) else ("", 0)
+        self.conn_info = ConnInfo(client_ip, client_port, server_ip, server_port,
+                                  transport.get_extra_info("sslcontext") is not None)
+        if state.stopping or (self.settings.max_connections
+                              and len(state.connections) > self.settings.max_connections):
+            self._reject_connection()
+            return
+        self.deadline.arm(self.settings.keep_alive_timeout)
+
+    def _reject_connection(self) -> None:
+        body = b"503 Service Unavailable\n"
+        self.write(b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: %d\r\n"
+                   b"connection: close\r\n\r\n%s" % (len(body), body))
+        self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
+        self.closed = True
+        self.state.connections.discard(self)
+        self.deadline.cancel()
+        self.write_deadline.cancel()
+        self._wake_drain()
+        for cycle in self.cycles:
+            if cycle.buffer is not None:
+                cycle.buffer.fail(ConnectionClosed("the client closed the connection"))
+            if cycle.task is not None and not cycle.task.done() and cycle.stage is not Stage.DONE:
+                cycle.task.cancel()
+        self.cycles.clear()
+        self.parsing = None
+
+    def eof_received(self) -> bool | None:  # noqa: D102
+        # A half-closed client may still read its answer: keep the socket while a complete request runs.
+        cycle = self.parsing
+        if cycle is not None and not cycle.complete:
+            if cycle.buffer is not None:
+                cycle.buffer.fail(ConnectionClosed("the client closed the connection mid-body"))
+            return None
+        if self.cycles:
+            self.closing = True
+            return True
+        return None
+
+    def close(self) -> None:
+        """Close after what is buffered has been written."""
+        self.closing = True
+        self.deadline.cancel()
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    # -- writing and its flow control -----------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        """Hand bytes to the transport (dropped once the connection is closed)."""
+        if not self.closed:
+            self.transport.write(data)  # type: ignore[union-attr]
+
+    def writelines(self, data: Any) -> None:
+        """Hand several byte strings to the transport in order."""
+        if not self.closed:
+            self.transport.writelines(data)  # type: ignore[union-attr]
+
+    def pause_writing(self) -> None:  # noqa: D102
+        self.write_paused = True
+        self.write_deadline.arm(self.settings.write_timeout)
+
+    def resume_writing(self) -> None:  # noqa: D102
+        self.write_paused = False
+        self.write_deadline.disarm()
+        self._wake_drain()
+
+    def drain_waiter(self) -> asyncio.Future[None]:
+        """A future resolved when the transport's buffer drains (or the connection closes)."""
+        if self._drain_waiter is None or self._drain_waiter.done():
+            self._drain_waiter = self.loop.create_future()
+        return self._drain_waiter
+
+    def _wake_drain(self) -> None:
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _on_write_timeout(self) -> None:
+        if self.write_paused and self.transport is not None:
+            error_logger.info("Closing a connection whose client stopped reading for %ss",
+                              self.settings.write_timeout)
+            self.transport.abort()
+
+    # -- reading and its flow control -----------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:  # noqa: D102
+        if self.rejected or self.closing:
+            return
+        if self._unparsed:
+            self._unparsed += data
+            return
+        self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
+        view = memoryview(data)
+        size = len(view)
+        offset = 0
+        parser = self.parser
+        cap = self.settings.max_line_size + self.settings.max_header_size + 1024
+        while offset < size:
+            if self._blocked():
+                self._unparsed = bytes(view[offset:])
+                self._pause_reading()
+                return
+            piece = view[offset:offset + FEED_SIZE] if offset or size > FEED_SIZE else data
+            offset += FEED_SIZE
+            in_head = self._in_head
+            try:
+                parser.feed_data(piece)
+            except httptools.HttpParserUpgrade:
+                self._upgrade()
+                return
+            except NecktieException as exc:
+                self._fail(exc)
+                return
+            except httptools.HttpParserError as exc:
+                cause = exc.__context__
+                self._fail(cause if isinstance(cause, NecktieException) else BadRequest(f"Bad request: {exc}"))
+                return
+            if in_head and self._in_head:
+                self._head_fed += len(piece)
+                if self._head_fed > cap:
+                    self._fail(h1.RequestHeaderFieldsTooLarge("Request header section too large"))
+                    return
+
+    def _blocked(self) -> bool:
+        parsing = self.parsing
+        if parsing is not None and parsing.buffer is not None and parsing.buffer.full:
+            return True
+        return len(self.cycles) > self.settings.pipeline_max_requests
+
+    def _pause_reading(self) -> None:
+        if not self.read_paused and self.transport is not None:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    def maybe_resume(self) -> None:
+        """Resume reading once nothing blocks it any more (a buffer drained, a request finished)."""
+        if self.closed or self.rejected or self._blocked():
+            return
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()  # type: ignore[union-attr]
+        if self._unparsed:
+            self.loop.call_soon(self._feed_unparsed, context=self._context)
+
+    def _feed_unparsed(self) -> None:
+        data, self._unparsed = self._unparsed, b""
+        if data and not self.closed and not self.rejected:
+            self._feed(data)
+
+    # -- parser callbacks -----------------------------------------------------------------------------
+    def on_message_begin(self) -> None:  # noqa: D102
+        self._reset_head()
+        self._in_head = True
+        self.deadline.arm(self.settings.request_timeout)
+
+    def on_url(self, url: bytes) -> None:  # noqa: D102
+        self._url += url
+        if len(self._url) > self.settings.max_line_size:
+            raise h1.URITooLong("Request target too long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:  # noqa: D102
+        settings = self.settings
+        self._head_size += len(name) + len(value) + 4
+        if (self._head_size > settings.max_header_size or len(value) > settings.max_line_size
+                or len(self._headers) >= settings.max_headers):
+            raise h1.RequestHeaderFieldsTooLarge("Request header fields too large")
+        self._headers.append((name, value))
+        lname = name.lower()
+        if lname in _FRAMING_HEADERS:
+            self._special.setdefault(lname, []).append(value)
+
+    def on_headers_complete(self) -> None:  # noqa: D102
+        parser = self.parser
+        self._in_head = False
+        version = parser.get_http_version()
+        if version == "0.9":
+            raise BadRequest("HTTP/0.9 is not supported")
+        h1.check_version(version)
+        special = self._special
+        h1.check_host(special.get(b"host", []), version)
+        keep_alive = self.settings.keep_alive and parser.should_keep_alive() and not self.state.stopping
+        request = Request(self.app, parser.get_method().decode("ascii"), self._url, version,
+                          self._headers, self.conn_info)
+        cycle = Cycle(self, request, keep_alive)
+        max_requests = self.settings.keep_alive_max_requests
+        self.requests_started += 1
+        if max_requests and self.requests_started >= max_requests:
+            cycle.keep_alive = False
+        self.parsing = cycle
+        self.cycles.append(cycle)
+        try:
+            length = None
+            if b"transfer-encoding" in special:
+                if b"content-length" in special:
+                    raise BadRequest("Both Content-Length and Transfer-Encoding")
+                h1.check_transfer_encoding(special[b"transfer-encoding"])
+            elif b"content-length" in special:
+                length = h1.parse_content_length(special[b"content-length"])
+            route = self.app.match(request)
+            cycle.limit = limit = self.app.body_limit(route)
+            if length is not None and limit is not None and length > limit:
+                raise PayloadTooLarge(f"Request body of {length} bytes exceeds the limit of {limit}")
+            cycle.expect_continue = h1.check_expect(special.get(b"expect", []), version)
+        except NecktieException as exc:
+            cycle.error = exc
+            cycle.keep_alive = False
+            self.rejected = True
+            self._activate()
+            raise _Stop() from None
+        if route is not None and route.stream:
+            buffer = cycle.buffer = BodyBuffer(self.settings.request_buffer_size)
+            buffer.on_drained = self.maybe_resume
+            buffer.on_wait = self._on_body_wait
+            if cycle.expect_continue:
+                buffer.on_first_read = cycle_continue(cycle)
+            request.stream = self.app.make_stream(request, buffer)
+        self.deadline.arm(self.settings.body_timeout)
+        if self.cycles[0] is cycle:
+            self._activate()
+
+    def on_body(self, body: bytes) -> None:  # noqa: D102
+        cycle = self.parsing
+        if cycle is None:
+            return
+        buffer = cycle.buffer
+        if buffer is not None:
+            buffer.feed(body)
+        else:
+            cycle.received += len(body)
+            if cycle.limit is not None and cycle.received > cycle.limit:
+                raise PayloadTooLarge(f"Request body exceeds the limit of {cycle.limit} bytes")
+            cycle.parts.append(body)
+        self.deadline.arm(self.settings.body_timeout)
+
+    def on_message_complete(self) -> None:  # noqa: D102
+        cycle = self.parsing
+        if cycle is None:
+            return
+        cycle.complete = True
+        self.parsing = None
+        if cycle.buffer is not None:
+            cycle.buffer.finish()
+        else:
+            parts = cycle.parts
+            cycle.request.body = parts[0] if len(parts) == 1 else b"".join(parts)  # type: ignore[union-attr]
+            cycle.parts = []
+        if self.cycles[0] is cycle:
+            self.deadline.disarm()
+            if cycle.task is None:
+                self._activate()
+        else:
+            self.deadline.disarm()
+
+    # -- running requests -----------------------------------------------------------------------------
+    def _activate(self) -> None:
+        """Start the request at the front of the line if it is ready, or answer its error."""
+        if not self.cycles:
+            return
+        cycle = self.cycles[0]
+        if cycle.task is not None or cycle.stage is not Stage.IDLE:
+            return
+        if cycle.error is not None:
+            cycle.send_error_now(render_error(cycle.request, cycle.error, self.settings.debug))
+            return
+        if cycle.buffer is None and not cycle.complete:
+            if cycle.expect_continue:
+                cycle.expect_continue = False
+                self.write(h1.CONTINUE)
+            return
+        cycle.task = self.loop.create_task(self._run(cycle), context=self._context.copy())
+
+    async def _run(self, cycle: Cycle) -> None:
+        try:
+            await self.app.handle(cycle.request, cycle)  # type: ignore[arg-type]
+        except asyncio.CancelledError:
+            if cycle.stage is Stage.STREAMING:
+                cycle.abort()
+            raise
+        except BaseException as exc:  # pragma: no cover - handle() answers every Exception itself
+            error_logger.exception("Unhandled error in the request pipeline", exc_info=exc)
+            raise
+        finally:
+            if cycle.stage is Stage.IDLE and not self.closed:
+                cycle.send_now(render_error(cycle.request, RuntimeError("no response"), False), b"")
+            elif cycle.stage is Stage.STREAMING:
+                cycle.abort()
+
+    def response_done(self, cycle: Cycle, abort: bool = False) -> None:
+        """A response is complete (or abandoned): go on with the next request, or close."""
+        cycles = self.cycles
+        if cycles and cycles[0] is cycle:
+            cycles.popleft()
+        if self.state.access_log is not None and cycle.request is not None:
+            self.state.access_log(cycle)
+        if abort or not cycle.keep_alive or not cycle.complete or self.closing or self.closed:
+            self.rejected = True
+            self.close()
+            return
+        if cycles:
+            self._activate()
+        elif self.parsing is None and not self._in_head:
+            self.deadline.arm(self.settings.keep_alive_timeout)
+        self.maybe_resume()
+
+    # -- failures -------------------------------------------------------------------------------------
+    def _fail(self, exc: NecktieException) -> None:
+        """The input cannot be parsed any further: answer once, in order, then close."""
+        self.rejected = True
+        self._unparsed = b""
+        self._pause_reading()
+        if isinstance(exc, _Stop):
+            return
+        cycle = self.parsing
+        if cycle is not None and not cycle.complete:
+            cycle.keep_alive = False
+            if cycle.task is not None:
+                if cycle.buffer is not None:
+                    cycle.buffer.fail(exc)
+                return
+            cycle.error = exc
+        else:
+            cycle = Cycle(self, None, False)
+            cycle.error = exc
+            self.cycles.append(cycle)
+        if self.cycles[0] is cycle:
+            self._activate()
+
+    def _upgrade(self) -> None:
+        # No upgrade is served over HTTP/1.1 here: answer what was parsed, then close.
+        self.rejected = True
+        self._pause_reading()
+        for cycle in self.cycles:
+            cycle.keep_alive = False
+        if not self.cycles:
+            self.close()
+
+    def _on_body_wait(self) -> None:
+        self.deadline.arm(self.settings.body_timeout)
+
+    def _on_read_timeout(self) -> None:
+        if self.closed:
+            return
+        if self._in_head:
+            self._fail(RequestTimeout("Request header timeout"))
+            return
+        cycle = self.parsing
+        if cycle is not None and not cycle.complete:
+            self._fail(RequestTimeout("Request body timeout"))
+            return
+        if not self.cycles:
+            self.close()
+
+    def shutdown(self) -> None:
+        """Close now if idle; otherwise after the response in progress."""
+        if not self.cycles and self.parsing is None:
+            self.close()
+        else:
+            for cycle in self.cycles:
+                cycle.keep_alive = False
+
+
+class _Stop(NecktieException):
+    """Raised inside a parser callback to stop parsing after the error was already handled."""
+
+
+def cycle_continue(cycle: Cycle) -> Any:
+    """A callback that sends ``100 Continue`` for *cycle* unless its body is already here."""
+    def send() -> None:
+        if not cycle.complete and cycle.stage is Stage.IDLE:
+            cycle.protocol.write(h1.CONTINUE)
+    return send
+
+
+_FRAMING_HEADERS = frozenset({b"host", b"content-length", b"transfer-encoding", b"expect"})

@@ -1,0 +1,51 @@
+"""The settings one server reads on its hot paths, copied once from ``app.config`` at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pynecktie.config import Config
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """Plain attributes, so a request never goes through pydantic."""
+
+    request_max_size: int
+    request_buffer_size: int
+    max_line_size: int
+    max_header_size: int
+    max_headers: int
+    max_chunk_extension_size: int
+    pipeline_max_requests: int
+    max_connections: int
+    request_timeout: float
+    body_timeout: float
+    write_timeout: float
+    keep_alive: bool
+    keep_alive_timeout: float
+    keep_alive_max_requests: int
+    write_buffer_high: int
+    debug: bool
+
+    @classmethod
+    def from_config(cls, config: Config) -> ServerSettings:
+        """Take the server's settings from an app's config."""
+        return cls(
+            request_max_size=config.REQUEST_MAX_SIZE,
+            request_buffer_size=config.REQUEST_BUFFER_SIZE,
+            max_line_size=config.REQUEST_MAX_LINE_SIZE,
+            max_header_size=config.REQUEST_MAX_HEADER_SIZE,
+            max_headers=config.REQUEST_MAX_HEADERS,
+            max_chunk_extension_size=config.REQUEST_MAX_CHUNK_EXTENSION_SIZE,
+            pipeline_max_requests=config.PIPELINE_MAX_REQUESTS,
+            max_connections=config.MAX_CONNECTIONS,
+            request_timeout=config.REQUEST_TIMEOUT,
+            body_timeout=config.REQUEST_BODY_TIMEOUT,
+            write_timeout=config.WRITE_TIMEOUT,
+            keep_alive=config.KEEP_ALIVE,
+            keep_alive_timeout=config.KEEP_ALIVE_TIMEOUT,
+            keep_alive_max_requests=config.KEEP_ALIVE_MAX_REQUESTS,
+            write_buffer_high=config.WRITE_BUFFER_HIGH,
+            debug=config.DEBUG,
+        )
