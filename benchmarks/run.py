@@ -31,7 +31,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -53,7 +53,8 @@ CONNECTIONS = 64
 # Environment variables that tune allocators, the interpreter or preload
 # libraries: never passed to any server, so every peer runs on defaults.
 TUNING_ENV_PREFIXES = ("MALLOC_", "GLIBC_TUNABLES", "LD_PRELOAD", "PYTHONMALLOC", "PYTHONDEVMODE",
-                       "PYTHONASYNCIODEBUG", "PYTHONOPTIMIZE", "PYTHONPATH", "PYTHONHOME", "UV_")
+                       "PYTHONASYNCIODEBUG", "PYTHONOPTIMIZE", "PYTHONPATH", "PYTHONHOME",
+                       "PYTHONDONTWRITEBYTECODE", "UV_")
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,12 @@ class Settings:
     idle_conns: int
     route_counts: tuple[int, ...]
     ready_timeout: float = 90.0
+    # A transfer slower than this is cut off (and that kind skipped for the peer from then on);
+    # the report shows it as "< bound". Keeps the whole run bounded whatever a server does.
+    min_transfer_mib_s: float = 100.0
+
+    def transfer_timeout(self) -> float:
+        return 3.0 + self.transfer_mib / self.min_transfer_mib_s
 
 
 def log(msg: str) -> None:
@@ -454,9 +461,16 @@ def run_wrk(wrk: str, port: int, path: str, duration: int) -> dict:
     return result
 
 
+class TransferTimeout(Exception):
+    pass
+
+
 def run_client(args: list[str], timeout: float) -> dict:
     cmd = pinned(CLIENT_CPU, [str(VENV_PY), str(CLIENT), *args])
-    r = run_cmd(cmd, timeout=timeout)
+    try:
+        r = run_cmd(cmd, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise TransferTimeout(f"not finished after {timeout:.1f} s") from None
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         raise RuntimeError(f"client gave no result ({r.returncode}): {r.stderr[-400:]}")
@@ -510,16 +524,47 @@ def _readline_with_timeout(proc: subprocess.Popen, timeout: float) -> str:
     return result[0].strip()
 
 
-def upload_with_peak(server: Server, mib: int, mode: str, verify: bool) -> dict:
+def cpu_ticks(pids: list[int]) -> int:
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def wait_until_idle(server: Server, limit: float = 15.0) -> None:
+    """After a cut-off transfer, give the server time to finish chewing before the next test."""
+    deadline = time.monotonic() + limit
+    last = cpu_ticks(server.pids())
+    while time.monotonic() < deadline and server.alive():
+        time.sleep(0.25)
+        now = cpu_ticks(server.pids())
+        if now - last <= 2:
+            return
+        last = now
+
+
+def upload_with_peak(server: Server, mib: int, mode: str, verify: bool, timeout: float) -> dict:
     pids = server.pids()
     before = rss_kib(pids)
     hwm_ok = reset_hwm(pids)
+    error: Exception | None = None
     with RssSampler(pids) as sampler:
-        res = run_client(["upload", str(server.port), str(mib), mode]
-                         + ([] if verify else ["--no-verify"]), timeout=120 + mib / 20)
+        try:
+            res = run_client(["upload", str(server.port), str(mib), mode]
+                             + ([] if verify else ["--no-verify"]), timeout=timeout)
+        except Exception as exc:
+            error, res = exc, {}
     peak = max(sampler.peak, hwm_kib(pids) if hwm_ok else 0)
     res["peak_rss_mib"] = peak / 1024
     res["rss_growth_mib"] = (peak - before) / 1024
+    if error is not None:
+        error.args = (f"{error} (server RSS grew by {res['rss_growth_mib']:.0f} MiB meanwhile)",)
+        raise error
     return res
 
 
@@ -546,6 +591,10 @@ class Results:
         self.values: dict[str, dict[str, list[float]]] = {}  # peer -> metric -> samples
         self.notes: list[str] = []
         self.unavailable: dict[str, str] = {}
+        self.bounds: dict[str, dict[str, float]] = {}  # peer -> metric -> "less than" bound
+
+    def add_bound(self, peer: str, metric: str, bound: float) -> None:
+        self.bounds.setdefault(peer, {})[metric] = bound
 
     def add(self, peer: str, metric: str, value: float) -> None:
         self.values.setdefault(peer, {}).setdefault(metric, []).append(value)
@@ -563,7 +612,7 @@ def bench_peer(peer: Peer, s: Settings, wrk: str, results: Results, tag: str) ->
     server = Server(peer, 1000, tag)
     try:
         server.start(s.ready_timeout)
-    except ServerError as exc:
+    except ServerError:
         server.stop()
         raise
     try:
@@ -597,26 +646,34 @@ def bench_peer(peer: Peer, s: Settings, wrk: str, results: Results, tag: str) ->
             except Exception as exc:
                 results.note(f"{peer.label}: wrk GET {path} failed: {exc}")
         # 3. throughput: streamed download, uploads with Content-Length and chunked
+        timeout = s.transfer_timeout()
+        bound = s.transfer_mib * MIB / (timeout - 3.0) / 1e9
         for _ in range(s.transfer_reps):
-            if not peer.floor and server.alive():
+            kinds = [] if peer.floor else ["download"]
+            for kind in kinds + ["upload_cl", "upload_chunked"]:
+                metric = f"{kind}_gbps"
+                if not server.alive() or metric in results.bounds.get(peer.key, {}):
+                    continue
+                what = {"download": "download", "upload_cl": "upload (Content-Length)",
+                        "upload_chunked": "upload (chunked)"}[kind]
                 try:
-                    d = run_client(["download", str(server.port), str(s.transfer_mib)],
-                                   timeout=120 + s.transfer_mib / 20)
-                    results.add(peer.key, "download_gbps", d["gbps"])
-                    if not d.get("chunked"):
-                        results.note(f"{peer.label}: /stream answered without chunked encoding")
+                    if kind == "download":
+                        r = run_client(["download", str(server.port), str(s.transfer_mib)], timeout=timeout)
+                        if not r.get("chunked"):
+                            results.note(f"{peer.label}: /stream answered without chunked encoding")
+                    else:
+                        r = upload_with_peak(server, s.transfer_mib, kind[7:], verify=not peer.floor,
+                                             timeout=timeout)
+                        results.add(peer.key, f"{kind}_peak_rss_mib", r["peak_rss_mib"])
+                        results.add(peer.key, f"{kind}_rss_growth_mib", r["rss_growth_mib"])
+                    results.add(peer.key, metric, r["gbps"])
+                except TransferTimeout as exc:
+                    results.add_bound(peer.key, metric, bound)
+                    wait_until_idle(server)
+                    results.note(f"{peer.label}: {s.transfer_mib} MiB {what} cut off, {exc}: slower than "
+                                 f"{bound:.2f} GB/s; not tried again for this peer")
                 except Exception as exc:
-                    results.note(f"{peer.label}: download failed: {exc}")
-            for mode in ("cl", "chunked"):
-                if not server.alive():
-                    break
-                try:
-                    u = upload_with_peak(server, s.transfer_mib, mode, verify=not peer.floor)
-                    results.add(peer.key, f"upload_{mode}_gbps", u["gbps"])
-                    results.add(peer.key, f"upload_{mode}_peak_rss_mib", u["peak_rss_mib"])
-                    results.add(peer.key, f"upload_{mode}_rss_growth_mib", u["rss_growth_mib"])
-                except Exception as exc:
-                    results.note(f"{peer.label}: upload ({mode}) failed: {exc}")
+                    results.note(f"{peer.label}: {what} failed: {exc}")
         if not server.alive():
             results.note(f"{peer.label}: server died during the run:\n{server.log_tail(15)}")
     finally:
@@ -712,6 +769,13 @@ def med(vals: list[float]) -> float | None:
     return statistics.median(vals) if vals else None
 
 
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
 def machine_info() -> dict[str, str]:
     info = {"cpu": "unknown", "nproc": str(os.cpu_count())}
     try:
@@ -778,6 +842,9 @@ def render(results: Results, s: Settings, peers: list[Peer], wrk: str, command: 
     w(f"# Necktie benchmark results{' (quick run)' if s.quick else ''}\n")
     w(f"- **Date:** {started.strftime('%Y-%m-%d %H:%M %Z').strip()} (took {elapsed / 60:.1f} min)")
     w(f"- **Machine:** {mi['cpu']}, nproc={mi['nproc']}, {mi['memory']} RAM, Linux {mi['kernel']}")
+    w(f"- **Load average** (1/5/15 min) before the run: {mi.get('load_start', '?')}, after: "
+      f"{mi.get('load_end', '?')} (other work on the machine skews the numbers; the interleaved "
+      f"rounds spread it over all peers)")
     w(f"- **Command:** `{command}`")
     w(f"- **Repository commit:** {git_commit()}")
     w("- **Versions:** " + ", ".join(f"{k} {v}" for k, v in versions.items()))
@@ -805,8 +872,12 @@ def render(results: Results, s: Settings, peers: list[Peer], wrk: str, command: 
         w("|---|---:|---:|---:|---:|")
         for key, title, unit, higher, dec in METRICS:
             n = med(results.get("necktie", key))
+            less = ""
             if n is None:
-                continue
+                n = results.bounds.get("necktie", {}).get(key)
+                if n is None:
+                    continue
+                less = "< "
             best_k, best_v = None, None
             for k in others:
                 v = med(results.get(k, key))
@@ -814,15 +885,15 @@ def render(results: Results, s: Settings, peers: list[Peer], wrk: str, command: 
                     best_k, best_v = k, v
             sanic = med(results.get("sanic", key))
             floor = med(results.get("floor", key))
-            best = f"{ratio(n, best_v)} ({PEER_BY_KEY[best_k].label})" if best_k else "–"
+            best = f"{less}{ratio(n, best_v)} ({PEER_BY_KEY[best_k].label})" if best_k else "–"
             arrow = "↑" if higher else "↓"
-            w(f"| {title} ({unit} {arrow}) | {fmt(n, dec)} | {ratio(n, sanic)} | {best} | "
-              f"{ratio(n, floor)} |")
+            w(f"| {title} ({unit} {arrow}) | {less}{fmt(n, dec)} | {less}{ratio(n, sanic)} | {best} | "
+              f"{less}{ratio(n, floor)} |")
         w("")
 
     w("## All peers\n")
     for key, title, unit, higher, dec in METRICS:
-        if not any(results.get(k, key) for k in keys):
+        if not any(results.get(k, key) or key in results.bounds.get(k, {}) for k in keys):
             continue
         arrow = "higher is better" if higher else "lower is better"
         w(f"### {title} ({unit}, {arrow})\n")
@@ -833,7 +904,12 @@ def render(results: Results, s: Settings, peers: list[Peer], wrk: str, command: 
             vals = [v for v in results.get(k, key) if v == v]
             label = PEER_BY_KEY[k].label
             if not vals:
-                w(f"| {label} | n/a | | | |")
+                b = results.bounds.get(k, {}).get(key)
+                if b is not None:
+                    w(f"| {label} | < {fmt(b, dec)} (cut off) | | < {ratio(b, sanic)} | "
+                      f"< {ratio(b, floor)} |")
+                else:
+                    w(f"| {label} | n/a | | | |")
                 continue
             m = statistics.median(vals)
             w(f"| {label} | {fmt(m, dec)} | {fmt(min(vals), dec)}–{fmt(max(vals), dec)} | "
@@ -931,6 +1007,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, on_signal)
 
     machine = machine_info()  # before pinning ourselves: nproc honours the affinity mask
+    machine["load_start"] = loadavg()
     PINNING = cpu_pinning()
     if PINNING:
         try:  # keep this driver (and its RSS sampler) off the server's core
@@ -960,16 +1037,20 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         log("interrupted: stopping servers and writing what was measured")
         results.note("run interrupted before the end")
+        if output == BENCH_DIR / "RESULTS.md" and not args.output:
+            output = SCRATCH / "RESULTS-interrupted.md"  # RESULTS.md only ever holds complete runs
     finally:
         stop_all_servers()
 
     elapsed = time.perf_counter() - t_start
+    machine["load_end"] = loadavg()
     command = "python benchmarks/run.py " + " ".join(argv)
     all_peers = [p for p in PEERS if p.key in args.peers.split(",")]
     report = render(results, s, all_peers, wrk, command.strip(), started, elapsed, machine)
     raw = SCRATCH / f"raw-{run_tag}{'-quick' if s.quick else ''}.json"
     raw.write_text(json.dumps({"settings": s.__dict__, "values": results.values, "notes": results.notes,
-                               "unavailable": results.unavailable}, indent=1))
+                               "bounds": results.bounds, "unavailable": results.unavailable,
+                               "machine": machine}, indent=1))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(report)
     print()

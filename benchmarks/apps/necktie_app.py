@@ -57,7 +57,9 @@ async def stream_view(request):
     return stream(body, content_type="application/octet-stream")
 
 
-@app.post("/upload", stream=True)
+# Necktie applies REQUEST_MAX_SIZE (100 MB by default) to streamed bodies too; the peers do not
+# limit streamed bodies, so this route lifts the limit with the per-route option.
+@app.post("/upload", stream=True, max_body_size=None)
 async def upload(request):
     n = 0
     while (chunk := await request.stream.get()) is not None:

@@ -7,7 +7,6 @@ import os
 import sys
 
 import uvicorn
-
 from starlette_app import app
 
 HOST = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BENCH_HOST", "127.0.0.1")
