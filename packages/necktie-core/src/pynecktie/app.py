@@ -18,6 +18,7 @@ from .request import Request, RequestStream
 from .response import BaseHTTPResponse, HTTPResponse, StreamingHTTPResponse
 from .routing import Route, Router
 from .seam import ResponseSink
+from .watchdog import Watchdog
 
 error_logger = logging.getLogger("necktie.error")
 logger = logging.getLogger("necktie.root")
@@ -44,6 +45,8 @@ class Necktie(Registry):
         self._bp_exceptions: dict[int, ExceptionHandlers] = {}
         self._app_chains: tuple[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...]] = ((), ())
         self._finalized = False
+        self._response_timeout = 0.0
+        self._watchdogs: dict[asyncio.AbstractEventLoop, Watchdog] = {}
 
     def __repr__(self) -> str:
         return f"Necktie(name={self.name!r})"
@@ -113,6 +116,8 @@ class Necktie(Registry):
                 bp_req, bp_resp = self._bp_middleware.get(id(route.blueprint), ([], []))
             route.request_middleware = app_req + tuple(bp_req)
             route.response_middleware = tuple(reversed(bp_resp)) + app_resp
+        self._response_timeout = self.config.RESPONSE_TIMEOUT
+        self._watchdogs = {}
         self._finalized = True
 
     async def dispatch(self, event: str, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -169,15 +174,20 @@ class Necktie(Registry):
                 request_mw, response_mw = self._app_chains
             else:
                 request_mw, response_mw = route.request_middleware, route.response_middleware
-            timeout = self.config.RESPONSE_TIMEOUT
-            if timeout:
-                try:
-                    async with asyncio.timeout(timeout):
-                        response = await self._respond(request, route, request_mw)
-                except TimeoutError:
-                    raise ServiceUnavailable("Response Timeout") from None
-            else:
+            watchdog = self._watchdog()
+            if watchdog is None:
                 response = await self._respond(request, route, request_mw)
+            else:
+                task = asyncio.current_task()
+                watchdog.watch(task)  # type: ignore[arg-type]
+                try:
+                    response = await self._respond(request, route, request_mw)
+                except asyncio.CancelledError:
+                    if watchdog.expired(task) and task.uncancel() == 0:  # type: ignore[arg-type, union-attr]
+                        raise ServiceUnavailable("Response Timeout") from None
+                    raise
+                finally:
+                    watchdog.unwatch(task)  # type: ignore[arg-type]
         except Exception as exc:
             response = await self._error_response(request, exc)
             if route is None:
@@ -208,7 +218,7 @@ class Necktie(Registry):
             request.body = await stream.read()
             request.stream = None
         response = route.handler(request, **request.match_info)
-        if inspect.isawaitable(response):
+        if not isinstance(response, BaseHTTPResponse) and inspect.isawaitable(response):
             response = await response
         if not isinstance(response, BaseHTTPResponse):
             raise ServerError(
@@ -267,6 +277,17 @@ class Necktie(Registry):
         finally:
             response._sink = None
         await sink.end()
+
+    def _watchdog(self) -> Watchdog | None:
+        """The `Watchdog` enforcing ``RESPONSE_TIMEOUT`` on this loop (None when the timeout is off)."""
+        timeout = self._response_timeout
+        if not timeout:
+            return None
+        loop = asyncio.get_running_loop()
+        watchdog = self._watchdogs.get(loop)
+        if watchdog is None:
+            watchdog = self._watchdogs[loop] = Watchdog(loop, timeout)
+        return watchdog
 
     def make_stream(self, request: Request, source: Any) -> RequestStream:
         """A `RequestStream` over a carrier's *source*, limited as the request's route says."""

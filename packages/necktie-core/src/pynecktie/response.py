@@ -36,12 +36,24 @@ def to_bytes(data: Any) -> bytes:
 class BaseHTTPResponse:
     """What every response has: a status, headers and a content type."""
 
-    __slots__ = ("status", "headers", "content_type")
+    __slots__ = ("status", "_headers", "content_type")
 
     def __init__(self, status: int = 200, headers: HeadersLike = None, content_type: str | None = None) -> None:
         self.status = status
-        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        # Created on first use: most responses never carry headers of their own.
+        self._headers = headers if headers is None or isinstance(headers, Headers) else Headers(headers)
         self.content_type = content_type
+
+    @property
+    def headers(self) -> Headers:
+        """The response's own headers (framing, date and connection headers are the carrier's)."""
+        if self._headers is None:
+            self._headers = Headers()
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: HeadersLike) -> None:
+        self._headers = value if isinstance(value, Headers) else Headers(value)
 
     def add_cookie(
         self,

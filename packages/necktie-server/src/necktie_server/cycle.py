@@ -111,7 +111,10 @@ class Cycle:
         if self.stage is not Stage.IDLE:
             raise RuntimeError("a response was already sent for this request")
         status = response.status
-        headers = response.headers
+        headers = response._headers
+        if not headers and not self.is_head and 200 <= status < 600 and status not in _NO_BODY_STATUSES:
+            self._send_simple(status, response.content_type, body)
+            return
         no_body = status in _NO_BODY_STATUSES or status < 200
         if headers and _has_framing(headers):
             headers = _without_framing(headers)
@@ -141,12 +144,30 @@ class Cycle:
         self.stage = Stage.DONE
         protocol.response_done(self)
 
+    def _send_simple(self, status: int, content_type: str | None, body: bytes) -> None:
+        """The common response: no headers of the application's own, a body allowed."""
+        try:
+            prefix = h1.simple_head_prefix(status, content_type)
+        except ValueError as exc:
+            self._invalid_response(exc)
+            return
+        connection = self._connection_line().encode("latin-1")
+        head = b"%s%d\r\ndate: %s\r\n%s" % (prefix, len(body), h1.http_date_bytes(), connection)
+        self.status = status
+        self.sent = len(body)
+        if len(body) < 16384:
+            self.protocol.write(head + body)
+        else:
+            self.protocol.writelines((head, body))
+        self.stage = Stage.DONE
+        self.protocol.response_done(self)
+
     async def start(self, response: BaseHTTPResponse) -> None:
         """Send the head of a streamed response, choosing its framing."""
         if self.stage is not Stage.IDLE:
             raise RuntimeError("a response was already sent for this request")
         status = response.status
-        headers = response.headers
+        headers = response._headers
         content_type = response.content_type
         if headers and h1.has_header(headers, "content-type"):
             content_type = None

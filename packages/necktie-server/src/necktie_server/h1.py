@@ -111,16 +111,43 @@ def _status_line(status: int) -> str:
 
 
 _STATUS_LINES = {status.value: _status_line(status.value) for status in HTTPStatus}
-_date_cache: list[object] = [0, ""]
+_date_cache: list[object] = [0, "", b""]
+
+
+def _refresh_date() -> None:
+    now = int(time.time())
+    if now != _date_cache[0]:
+        text = formatdate(now, usegmt=True)
+        _date_cache[:] = [now, text, text.encode("ascii")]
 
 
 def http_date() -> str:
     """The current time as an IMF-fixdate, recomputed at most once a second."""
-    now = int(time.time())
-    if now != _date_cache[0]:
-        _date_cache[0] = now
-        _date_cache[1] = formatdate(now, usegmt=True)
+    _refresh_date()
     return _date_cache[1]  # type: ignore[return-value]
+
+
+def http_date_bytes() -> bytes:
+    """`http_date` as bytes."""
+    _refresh_date()
+    return _date_cache[2]  # type: ignore[return-value]
+
+
+_prefixes: dict[tuple[int, str | None], bytes] = {}
+
+
+def simple_head_prefix(status: int, content_type: str | None) -> bytes:
+    """The start of a head with no application headers, up to ``content-length: `` (cached per status and type).
+
+    Raises `InvalidResponse` like `encode_head` for a bad status or content type.
+    """
+    key = (status, content_type)
+    prefix = _prefixes.get(key)
+    if prefix is None:
+        prefix = encode_head(status, content_type, Headers(), "content-length: ")
+        if len(_prefixes) < 1024:
+            _prefixes[key] = prefix
+    return prefix
 
 
 def status_line(status: int) -> str:

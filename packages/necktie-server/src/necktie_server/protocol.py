@@ -43,6 +43,7 @@ class HttpProtocol(asyncio.Protocol):
         self.settings = state.settings
         self.loop = state.loop
         self.transport: asyncio.Transport | None = None
+        self._good_host = b""
         self.parser = httptools.HttpRequestParser(self)
         self.cycles: deque[Cycle] = deque()
         self.parsing: Cycle | None = None
@@ -64,6 +65,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _reset_head(self) -> None:
         self._in_head = False
+        self._head_deadline_armed = False
         self._head_fed = 0
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
@@ -174,6 +176,34 @@ class HttpProtocol(asyncio.Protocol):
         self._feed(data)
 
     def _feed(self, data: bytes) -> None:
+        if len(data) <= FEED_SIZE and not self._in_head and not self._blocked():
+            # The common case: a whole small request (or body piece) in one read.
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserUpgrade:
+                self._upgrade()
+                return
+            except NecktieException as exc:
+                self._fail(exc)
+                return
+            except httptools.HttpParserError as exc:
+                cause = exc.__context__
+                self._fail(cause if isinstance(cause, NecktieException) else BadRequest(f"Bad request: {exc}"))
+                return
+            self._arm_read_deadline()
+            return
+        self._feed_slices(data)
+
+    def _arm_read_deadline(self) -> None:
+        """After a read: a partial head runs against the head deadline, a partial body against the body one."""
+        if self._in_head:
+            if not self._head_deadline_armed:
+                self._head_deadline_armed = True
+                self.deadline.arm(self.settings.request_timeout)
+        elif self.parsing is not None:
+            self.deadline.arm(self.settings.body_timeout)
+
+    def _feed_slices(self, data: bytes) -> None:
         view = memoryview(data)
         size = len(view)
         offset = 0
@@ -204,6 +234,7 @@ class HttpProtocol(asyncio.Protocol):
                 if self._head_fed > cap:
                     self._fail(h1.RequestHeaderFieldsTooLarge("Request header section too large"))
                     return
+        self._arm_read_deadline()
 
     def _blocked(self) -> bool:
         parsing = self.parsing
@@ -235,7 +266,6 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_begin(self) -> None:  # noqa: D102
         self._reset_head()
         self._in_head = True
-        self.deadline.arm(self.settings.request_timeout)
 
     def on_url(self, url: bytes) -> None:  # noqa: D102
         self._url += url
@@ -249,9 +279,10 @@ class HttpProtocol(asyncio.Protocol):
                 or len(self._headers) >= settings.max_headers):
             raise h1.RequestHeaderFieldsTooLarge("Request header fields too large")
         self._headers.append((name, value))
-        lname = name.lower()
-        if lname in _FRAMING_HEADERS:
-            self._special.setdefault(lname, []).append(value)
+        if len(name) in _SPECIAL_LENGTHS:
+            lname = name.lower()
+            if lname in _FRAMING_HEADERS:
+                self._special.setdefault(lname, []).append(value)
 
     def on_headers_complete(self) -> None:  # noqa: D102
         parser = self.parser
@@ -261,7 +292,11 @@ class HttpProtocol(asyncio.Protocol):
             raise BadRequest("HTTP/0.9 is not supported")
         h1.check_version(version)
         special = self._special
-        h1.check_host(special.get(b"host", []), version)
+        hosts = special.get(b"host")
+        if hosts is None or len(hosts) != 1 or hosts[0] != self._good_host:
+            h1.check_host(hosts or [], version)
+            if hosts:
+                self._good_host = hosts[0]
         keep_alive = self.settings.keep_alive and parser.should_keep_alive() and not self.state.stopping
         request = Request(self.app, parser.get_method().decode("ascii"), self._url, version,
                           self._headers, self.conn_info)
@@ -273,18 +308,22 @@ class HttpProtocol(asyncio.Protocol):
         self.parsing = cycle
         self.cycles.append(cycle)
         try:
-            length = None
-            if b"transfer-encoding" in special:
-                if b"content-length" in special:
-                    raise BadRequest("Both Content-Length and Transfer-Encoding")
-                h1.check_transfer_encoding(special[b"transfer-encoding"])
-            elif b"content-length" in special:
-                length = h1.parse_content_length(special[b"content-length"])
-            route = self.app.match(request)
-            cycle.limit = limit = self.app.body_limit(route)
-            if length is not None and limit is not None and length > limit:
-                raise PayloadTooLarge(f"Request body of {length} bytes exceeds the limit of {limit}")
-            cycle.expect_continue = h1.check_expect(special.get(b"expect", []), version)
+            if len(special) == (hosts is not None):
+                # Neither a body nor an expectation: the common GET.
+                route = self.app.match(request)
+            else:
+                length = None
+                if b"transfer-encoding" in special:
+                    if b"content-length" in special:
+                        raise BadRequest("Both Content-Length and Transfer-Encoding")
+                    h1.check_transfer_encoding(special[b"transfer-encoding"])
+                elif b"content-length" in special:
+                    length = h1.parse_content_length(special[b"content-length"])
+                route = self.app.match(request)
+                cycle.limit = limit = self.app.body_limit(route)
+                if length is not None and limit is not None and length > limit:
+                    raise PayloadTooLarge(f"Request body of {length} bytes exceeds the limit of {limit}")
+                cycle.expect_continue = h1.check_expect(special.get(b"expect", []), version)
         except NecktieException as exc:
             cycle.error = exc
             cycle.keep_alive = False
@@ -298,8 +337,9 @@ class HttpProtocol(asyncio.Protocol):
             if cycle.expect_continue:
                 buffer.on_first_read = cycle_continue(cycle)
             request.stream = self.app.make_stream(request, buffer)
-        self.deadline.arm(self.settings.body_timeout)
-        if self.cycles[0] is cycle:
+            if self.cycles[0] is cycle:
+                self._activate()
+        elif cycle.expect_continue and self.cycles[0] is cycle:
             self._activate()
 
     def on_body(self, body: bytes) -> None:  # noqa: D102
@@ -314,7 +354,6 @@ class HttpProtocol(asyncio.Protocol):
             if cycle.limit is not None and cycle.received > cycle.limit:
                 raise PayloadTooLarge(f"Request body exceeds the limit of {cycle.limit} bytes")
             cycle.parts.append(body)
-        self.deadline.arm(self.settings.body_timeout)
 
     def on_message_complete(self) -> None:  # noqa: D102
         cycle = self.parsing
@@ -328,12 +367,9 @@ class HttpProtocol(asyncio.Protocol):
             parts = cycle.parts
             cycle.request.body = parts[0] if len(parts) == 1 else b"".join(parts)  # type: ignore[union-attr]
             cycle.parts = []
-        if self.cycles[0] is cycle:
-            self.deadline.disarm()
-            if cycle.task is None:
-                self._activate()
-        else:
-            self.deadline.disarm()
+        self.deadline.disarm()
+        if cycle.task is None and self.cycles[0] is cycle:
+            self._activate()
 
     # -- running requests -----------------------------------------------------------------------------
     def _activate(self) -> None:
@@ -456,3 +492,4 @@ def cycle_continue(cycle: Cycle) -> Any:
 
 
 _FRAMING_HEADERS = frozenset({b"host", b"content-length", b"transfer-encoding", b"expect"})
+_SPECIAL_LENGTHS = frozenset(len(name) for name in _FRAMING_HEADERS)
