@@ -66,7 +66,7 @@ class Cycle:
 
     __slots__ = ("protocol", "request", "buffer", "parts", "received", "limit", "complete", "expect_continue",
                  "keep_alive", "task", "stage", "framing", "remaining", "sent", "error", "is_head",
-                 "status", "__weakref__")
+                 "status", "reply", "__weakref__")
 
     def __init__(self, protocol: HttpProtocol, request: Request | None, keep_alive: bool) -> None:
         self.protocol = protocol
@@ -86,6 +86,7 @@ class Cycle:
         self.error: BaseException | None = None
         self.is_head = request is not None and request.method == "HEAD"
         self.status = 0
+        self.reply: HTTPResponse | None = None  # a canned answer the server gives itself (OPTIONS *)
 
     # -- ResponseSink ---------------------------------------------------------------------------------
     @property

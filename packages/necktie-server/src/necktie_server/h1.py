@@ -10,12 +10,14 @@ import time
 from email.utils import formatdate
 from http import HTTPStatus
 
-from pynecktie.exceptions import BadRequest, ExpectationFailed, NecktieException
+from pynecktie.exceptions import BadRequest, ExpectationFailed, MethodNotAllowed, NecktieException
 from pynecktie.headers import Headers, check_header_name
 
 _DIGITS = re.compile(rb"[0-9]{1,18}\Z")
 # A Host is a reg-name, IPv4 or bracketed IPv6 literal, with an optional port (RFC 3986).
 _HOST = re.compile(rb"(?:[A-Za-z0-9\-._~!$&'()*+,;=%]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?\Z")
+# An absolute-form target (RFC 9112 §3.2.2): scheme, authority, then path and query.
+_ABSOLUTE = re.compile(rb"(?i:https?)://([^/?#]*)([^#]*)\Z")
 # Controls other than HTAB are never valid in a field value; checked once over a whole serialized head.
 _BAD_HEAD_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -92,6 +94,31 @@ def check_expect(values: list[bytes], version: str) -> bool:
     if len(values) == 1 and values[0].strip(b" \t").lower() == b"100-continue":
         return True
     raise ExpectationFailed("Unsupported Expect header")
+
+
+def split_target(url: bytes, method: bytes) -> tuple[bytes, bytes | None]:
+    """The origin-form target of a request line and the authority it names, if any.
+
+    ``*`` is only for OPTIONS; an absolute-form target gives its authority, which then replaces ``Host``;
+    CONNECT's authority-form is not served (405).
+    """
+    if method == b"CONNECT":
+        raise MethodNotAllowed("CONNECT is not supported")
+    if url[:1] == b"/":
+        return url, None
+    if url == b"*":
+        if method == b"OPTIONS":
+            return url, None
+        raise BadRequest("The asterisk target is only for OPTIONS")
+    match = _ABSOLUTE.match(url)
+    if match is None:
+        raise BadRequest("Invalid request target")
+    authority, rest = match.groups()
+    if not authority or not _HOST.match(authority):
+        raise BadRequest("Invalid authority in the request target")
+    if rest[:1] != b"/":
+        rest = b"/" + rest
+    return rest, authority
 
 
 def check_version(version: str) -> None:

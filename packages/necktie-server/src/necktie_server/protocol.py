@@ -20,6 +20,7 @@ from pynecktie.exceptions import (
     BadRequest, ConnectionClosed, NecktieException, PayloadTooLarge, RequestTimeout,
 )
 from pynecktie.request import ConnInfo, Request
+from pynecktie.response import HTTPResponse
 
 from . import h1
 from .body import BodyBuffer
@@ -54,6 +55,12 @@ class HttpProtocol(asyncio.Protocol):
         self.write_paused = False
         self.read_paused = False
         self.requests_started = 0
+        self._messages_begun = 0
+        self._idle_fed = 0
+        self._chunked = 0  # 0: not a chunked body; 1: its head's piece; 2: counting extension bytes
+        self._chunk_headers = 0
+        self._chunk_gap = 0
+        self._body_fed = 0
         self._drain_waiter: asyncio.Future[None] | None = None
         self._unparsed = b""
         self._context = contextvars.copy_context()
@@ -178,6 +185,7 @@ class HttpProtocol(asyncio.Protocol):
     def _feed(self, data: bytes) -> None:
         if len(data) <= FEED_SIZE and not self._in_head and not self._blocked():
             # The common case: a whole small request (or body piece) in one read.
+            begun = self._messages_begun
             try:
                 self.parser.feed_data(data)
             except httptools.HttpParserUpgrade:
@@ -189,6 +197,8 @@ class HttpProtocol(asyncio.Protocol):
             except httptools.HttpParserError as exc:
                 cause = exc.__context__
                 self._fail(cause if isinstance(cause, NecktieException) else BadRequest(f"Bad request: {exc}"))
+                return
+            if (begun == self._messages_begun or self._chunked) and self._check_fed(len(data), False, begun):
                 return
             self._arm_read_deadline()
             return
@@ -208,7 +218,6 @@ class HttpProtocol(asyncio.Protocol):
         size = len(view)
         offset = 0
         parser = self.parser
-        cap = self.settings.max_line_size + self.settings.max_header_size + 1024
         while offset < size:
             if self._blocked():
                 self._unparsed = bytes(view[offset:])
@@ -217,6 +226,7 @@ class HttpProtocol(asyncio.Protocol):
             piece = view[offset:offset + FEED_SIZE] if offset or size > FEED_SIZE else data
             offset += FEED_SIZE
             in_head = self._in_head
+            begun = self._messages_begun
             try:
                 parser.feed_data(piece)
             except httptools.HttpParserUpgrade:
@@ -229,12 +239,46 @@ class HttpProtocol(asyncio.Protocol):
                 cause = exc.__context__
                 self._fail(cause if isinstance(cause, NecktieException) else BadRequest(f"Bad request: {exc}"))
                 return
-            if in_head and self._in_head:
-                self._head_fed += len(piece)
-                if self._head_fed > cap:
-                    self._fail(h1.RequestHeaderFieldsTooLarge("Request header section too large"))
-                    return
+            if self._check_fed(len(piece), in_head, begun):
+                return
         self._arm_read_deadline()
+
+    def _check_fed(self, fed: int, in_head: bool, begun: int) -> bool:
+        """Bound the bytes httptools takes without a callback: True if the request was failed.
+
+        A head past its size cap, empty lines between requests, and chunk extensions are all skipped
+        or buffered by the parser without telling us, so they are counted here from what was fed.
+        """
+        if in_head and self._in_head:
+            self._head_fed += fed
+            if self._head_fed > self.settings.max_line_size + self.settings.max_header_size + 1024:
+                self._fail(h1.RequestHeaderFieldsTooLarge("Request header section too large"))
+                return True
+        elif begun == self._messages_begun and not self._in_head and self.parsing is None:
+            self._idle_fed += fed
+            if self._idle_fed > self.settings.max_line_size:
+                self._fail(BadRequest("Too many empty lines before a request"))
+                return True
+        return bool(self._chunked) and self._count_chunk_overhead(fed)
+
+    def _count_chunk_overhead(self, fed: int) -> bool:
+        """Bound chunk extensions, which httptools skips silently: True if the request was failed.
+
+        Bytes fed minus body bytes is the framing of the chunks read; per chunk header it must stay
+        near the extension cap, and bytes without any chunk header must not pile up past it.
+        """
+        if self._chunked == 1:  # the piece that held the head: its size says nothing about chunks
+            self._chunked = 2
+        else:
+            overhead = fed - self._body_fed
+            headers = self._chunk_headers
+            self._chunk_gap = overhead // headers if headers else self._chunk_gap + overhead
+            if self._chunk_gap > self.settings.max_chunk_extension_size + 64:
+                self._fail(BadRequest("Chunk extensions too long"))
+                return True
+        self._body_fed = 0
+        self._chunk_headers = 0
+        return False
 
     def _blocked(self) -> bool:
         parsing = self.parsing
@@ -265,6 +309,8 @@ class HttpProtocol(asyncio.Protocol):
     # -- parser callbacks -----------------------------------------------------------------------------
     def on_message_begin(self) -> None:  # noqa: D102
         self._reset_head()
+        self._messages_begun += 1
+        self._idle_fed = 0
         self._in_head = True
 
     def on_url(self, url: bytes) -> None:  # noqa: D102
@@ -297,9 +343,15 @@ class HttpProtocol(asyncio.Protocol):
             h1.check_host(hosts or [], version)
             if hosts:
                 self._good_host = hosts[0]
+        method = parser.get_method()
+        target, authority = h1.split_target(self._url, method)
+        headers = self._headers
+        if authority is not None:
+            headers = _with_host(headers, authority)
+        # Trailers of a chunked body go to a list of their own, never into the request's headers.
+        self._headers = []
         keep_alive = self.settings.keep_alive and parser.should_keep_alive() and not self.state.stopping
-        request = Request(self.app, parser.get_method().decode("ascii"), self._url, version,
-                          self._headers, self.conn_info)
+        request = Request(self.app, method.decode("ascii"), target, version, headers, self.conn_info)
         cycle = Cycle(self, request, keep_alive)
         max_requests = self.settings.keep_alive_max_requests
         self.requests_started += 1
@@ -310,16 +362,18 @@ class HttpProtocol(asyncio.Protocol):
         try:
             if len(special) == (hosts is not None):
                 # Neither a body nor an expectation: the common GET.
-                route = self.app.match(request)
+                route = self.app.match(request) if target != b"*" else _options(cycle)
             else:
                 length = None
                 if b"transfer-encoding" in special:
                     if b"content-length" in special:
                         raise BadRequest("Both Content-Length and Transfer-Encoding")
                     h1.check_transfer_encoding(special[b"transfer-encoding"])
+                    self._chunked = 1
+                    self._chunk_gap = 0
                 elif b"content-length" in special:
                     length = h1.parse_content_length(special[b"content-length"])
-                route = self.app.match(request)
+                route = self.app.match(request) if target != b"*" else _options(cycle)
                 cycle.limit = limit = self.app.body_limit(route)
                 if length is not None and limit is not None and length > limit:
                     raise PayloadTooLarge(f"Request body of {length} bytes exceeds the limit of {limit}")
@@ -342,7 +396,11 @@ class HttpProtocol(asyncio.Protocol):
         elif cycle.expect_continue and self.cycles[0] is cycle:
             self._activate()
 
+    def on_chunk_header(self) -> None:  # noqa: D102
+        self._chunk_headers += 1
+
     def on_body(self, body: bytes) -> None:  # noqa: D102
+        self._body_fed += len(body)
         cycle = self.parsing
         if cycle is None:
             return
@@ -361,6 +419,7 @@ class HttpProtocol(asyncio.Protocol):
             return
         cycle.complete = True
         self.parsing = None
+        self._chunked = 0
         if cycle.buffer is not None:
             cycle.buffer.finish()
         else:
@@ -386,6 +445,9 @@ class HttpProtocol(asyncio.Protocol):
             if cycle.expect_continue:
                 cycle.expect_continue = False
                 self.write(h1.CONTINUE)
+            return
+        if cycle.reply is not None:
+            cycle.send_now(cycle.reply, b"")
             return
         cycle.task = self.loop.create_task(self._run(cycle), context=self._context.copy())
 
@@ -477,6 +539,18 @@ class HttpProtocol(asyncio.Protocol):
         else:
             for cycle in self.cycles:
                 cycle.keep_alive = False
+
+
+def _with_host(headers: list[tuple[bytes, bytes]], authority: bytes) -> list[tuple[bytes, bytes]]:
+    """*headers* with ``Host`` set to *authority*: an absolute-form target's authority wins (RFC 9112 §3.2.2)."""
+    kept = [(name, value) for name, value in headers if name.lower() != b"host"]
+    kept.append((b"Host", authority))
+    return kept
+
+
+def _options(cycle: Cycle) -> None:
+    """``OPTIONS *`` is the server's to answer (with its methods): no route runs."""
+    cycle.reply = HTTPResponse(b"", 200, {"allow": "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"})
 
 
 class _Stop(NecktieException):
