@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .routing import _DEFAULT_LIMIT
+from .websocket import WebSocketEndpoint
 
 H = TypeVar("H", bound=Callable[..., Any])
 
@@ -129,6 +130,38 @@ class Registry:
         kwargs.pop("stream", None)
         for method, (_, is_stream) in per_method.items():
             self.route(uri, (method,), stream=is_stream, **kwargs)(handler)
+        return handler
+
+    def websocket(
+        self,
+        uri: str,
+        *,
+        host: str | None = None,
+        strict_slashes: bool | None = None,
+        version: int | str | None = None,
+        name: str | None = None,
+        subprotocols: Iterable[str] = (),
+        **extra: Any,
+    ) -> Callable[[H], H]:
+        """Register the decorated ``async def handler(request, ws, **params)`` as a WebSocket route at *uri*.
+
+        *subprotocols* are the ones this route speaks, in order of preference (see `pynecktie.websocket`).
+        """
+        if not uri.startswith("/"):
+            uri = "/" + uri
+
+        def decorator(handler: H) -> H:
+            self._register_route(RouteSpec(
+                WebSocketEndpoint(handler, tuple(subprotocols)), uri, frozenset({"GET"}), host, strict_slashes,
+                False, version, name, websocket=True, extra=extra,
+            ))
+            return handler
+
+        return decorator
+
+    def add_websocket_route(self, handler: Callable[..., Any], uri: str, **kwargs: Any) -> Callable[..., Any]:
+        """Register *handler* as a WebSocket route at *uri* (the call form of `websocket`)."""
+        self.websocket(uri, **kwargs)(handler)
         return handler
 
     # -- middleware, errors, listeners ----------------------------------------------------------------

@@ -22,7 +22,7 @@ from pynecktie.exceptions import (
 from pynecktie.request import ConnInfo, Request
 from pynecktie.response import HTTPResponse
 
-from . import h1
+from . import h1, websocket
 from .body import BodyBuffer
 from .cycle import Cycle, Stage
 from .timers import Deadline
@@ -229,8 +229,8 @@ class HttpProtocol(asyncio.Protocol):
             begun = self._messages_begun
             try:
                 parser.feed_data(piece)
-            except httptools.HttpParserUpgrade:
-                self._upgrade()
+            except httptools.HttpParserUpgrade as exc:
+                self._upgrade(bytes(piece[exc.args[0]:]) + bytes(view[offset:]))
                 return
             except NecktieException as exc:
                 self._fail(exc)
@@ -507,8 +507,10 @@ class HttpProtocol(asyncio.Protocol):
         if self.cycles[0] is cycle:
             self._activate()
 
-    def _upgrade(self) -> None:
-        # No upgrade is served over HTTP/1.1 here: answer what was parsed, then close.
+    def _upgrade(self, rest: bytes) -> None:
+        # A websocket route takes the connection over; any other upgrade: answer what was parsed, then close.
+        if websocket.take_over(self, rest):
+            return
         self.rejected = True
         self._pause_reading()
         for cycle in self.cycles:
