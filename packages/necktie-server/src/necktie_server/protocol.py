@@ -188,8 +188,8 @@ class HttpProtocol(asyncio.Protocol):
             begun = self._messages_begun
             try:
                 self.parser.feed_data(data)
-            except httptools.HttpParserUpgrade:
-                self._upgrade()
+            except httptools.HttpParserUpgrade as exc:
+                self._upgrade(data[exc.args[0]:])
                 return
             except NecktieException as exc:
                 self._fail(exc)
