@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 error_logger = logging.getLogger("necktie.error")
 
 FEED_SIZE = 65536  # parser input slice: bounds work per step and keeps glibc from trimming the heap each read
+HEAD_STEP = 1024  # parser input slice outside bodies: at most ~60 pipelined requests past the window
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -183,7 +184,9 @@ class HttpProtocol(asyncio.Protocol):
         self._feed(data)
 
     def _feed(self, data: bytes) -> None:
-        if len(data) <= FEED_SIZE and not self._in_head and not self._blocked():
+        parsing = self.parsing
+        if (not self._in_head and (len(data) <= FEED_SIZE if parsing is not None
+                                   else len(data) <= HEAD_STEP and not self.cycles) and not self._blocked()):
             # The common case: a whole small request (or body piece) in one read.
             begun = self._messages_begun
             try:
@@ -198,7 +201,8 @@ class HttpProtocol(asyncio.Protocol):
                 cause = exc.__context__
                 self._fail(cause if isinstance(cause, NecktieException) else BadRequest(f"Bad request: {exc}"))
                 return
-            if (begun == self._messages_begun or self._chunked) and self._check_fed(len(data), False, begun):
+            if ((begun == self._messages_begun or self._chunked)
+                    and self._check_fed(len(data), False, begun, parsing is None)):
                 return
             self._arm_read_deadline()
             return
@@ -223,10 +227,14 @@ class HttpProtocol(asyncio.Protocol):
                 self._unparsed = bytes(view[offset:])
                 self._pause_reading()
                 return
-            piece = view[offset:offset + FEED_SIZE] if offset or size > FEED_SIZE else data
-            offset += FEED_SIZE
+            # Outside a body, parse in small steps so that pipelined requests stop being taken at the
+            # window's edge instead of at the end of a large read.
+            step = FEED_SIZE if self.parsing is not None else HEAD_STEP
+            piece = view[offset:offset + step] if offset or size > step else data
+            offset += step
             in_head = self._in_head
             begun = self._messages_begun
+            idle = self.parsing is None and not in_head
             try:
                 parser.feed_data(piece)
             except httptools.HttpParserUpgrade as exc:
@@ -239,11 +247,11 @@ class HttpProtocol(asyncio.Protocol):
                 cause = exc.__context__
                 self._fail(cause if isinstance(cause, NecktieException) else BadRequest(f"Bad request: {exc}"))
                 return
-            if self._check_fed(len(piece), in_head, begun):
+            if self._check_fed(len(piece), in_head, begun, idle):
                 return
         self._arm_read_deadline()
 
-    def _check_fed(self, fed: int, in_head: bool, begun: int) -> bool:
+    def _check_fed(self, fed: int, in_head: bool, begun: int, idle: bool) -> bool:
         """Bound the bytes httptools takes without a callback: True if the request was failed.
 
         A head past its size cap, empty lines between requests, and chunk extensions are all skipped
@@ -254,7 +262,7 @@ class HttpProtocol(asyncio.Protocol):
             if self._head_fed > self.settings.max_line_size + self.settings.max_header_size + 1024:
                 self._fail(h1.RequestHeaderFieldsTooLarge("Request header section too large"))
                 return True
-        elif begun == self._messages_begun and not self._in_head and self.parsing is None:
+        elif idle and begun == self._messages_begun and not self._in_head and self.parsing is None:
             self._idle_fed += fed
             if self._idle_fed > self.settings.max_line_size:
                 self._fail(BadRequest("Too many empty lines before a request"))
@@ -443,8 +451,9 @@ class HttpProtocol(asyncio.Protocol):
             return
         if cycle.buffer is None and not cycle.complete:
             if cycle.expect_continue:
+                # After this read is parsed: no 100 if the body came with the head.
                 cycle.expect_continue = False
-                self.write(h1.CONTINUE)
+                self.loop.call_soon(cycle_continue(cycle))
             return
         if cycle.reply is not None:
             cycle.send_now(cycle.reply, b"")
