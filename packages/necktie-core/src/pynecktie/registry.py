@@ -152,8 +152,8 @@ class Registry:
 
         def decorator(handler: H) -> H:
             self._register_route(RouteSpec(
-                WebSocketEndpoint(handler, tuple(subprotocols)), uri, frozenset({"GET"}), host, strict_slashes,
-                False, version, name, websocket=True, extra=extra,
+                WebSocketEndpoint(handler, tuple(subprotocols)), uri, frozenset({"GET"}), host,
+                strict_slashes, False, version, name, websocket=True, extra=extra,
             ))
             return handler
 

@@ -102,7 +102,7 @@ class WebSocket(ABC):
 
     @abstractmethod
     async def receive(self) -> Message:
-        """The next message; raises `WebSocketClosed` when there will be no more (the primitive of ``recv``)."""
+        """The next message; raises `WebSocketClosed` once there will be none (what ``recv`` builds on)."""
 
     @abstractmethod
     async def close(self, code: int = NORMAL_CLOSURE, reason: str = "") -> None:
@@ -169,7 +169,7 @@ class WebSocketEndpoint:
 
 
 def select_subprotocol(offered: Sequence[str], supported: Sequence[str]) -> str | None:
-    """The first of the route's *supported* subprotocols the client *offered*, or ``None`` (no subprotocol)."""
+    """The first of the route's *supported* subprotocols that the client *offered*, or ``None``."""
     for name in supported:
         if name in offered:
             return name
@@ -203,7 +203,8 @@ async def serve(app: Necktie, request: Request, upgrade: Upgrade) -> None:
                 await _reject(app, request, route.response_middleware, result, upgrade)
                 return
     except Exception as exc:
-        await _reject(app, request, route.response_middleware, await app._error_response(request, exc), upgrade)
+        response = await app._error_response(request, exc)
+        await _reject(app, request, route.response_middleware, response, upgrade)
         return
     ws = await upgrade.accept(endpoint.subprotocols)
     if ws is None:

@@ -237,7 +237,7 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         return message
 
     async def close(self, code: int = NORMAL_CLOSURE, reason: str = "") -> None:
-        """Send a close frame and wait (at most ``WEBSOCKET_CLOSE_TIMEOUT``) until the connection is closed."""
+        """Send a close frame and wait (at most ``WEBSOCKET_CLOSE_TIMEOUT``) for the connection to close."""
         if not self.lost and self.protocol.state is State.OPEN:
             self.protocol.send_close(code, reason)
             self._flush()
@@ -425,7 +425,8 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         self._pong_handle = None
         if self.lost:
             return
-        error_logger.info("Closing a websocket whose client did not answer a ping within %ss", self.ping_timeout)
+        error_logger.info("Closing a websocket whose client did not answer a ping within %ss",
+                          self.ping_timeout)
         self.protocol.fail(INTERNAL_ERROR, "keepalive ping timeout")
         self._flush()
         self._wake()
