@@ -9,6 +9,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+from .asgi import run_asgi
 from .blueprints import Blueprint, BlueprintGroup
 from .config import Config
 from .errorpages import render_error
@@ -50,6 +51,10 @@ class Necktie(Registry):
 
     def __repr__(self) -> str:
         return f"Necktie(name={self.name!r})"
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        """The ASGI 3 entry point: any ASGI server (``uvicorn module:app``) can serve the app (see `asgi`)."""
+        await run_asgi(self, scope, receive, send)
 
     # -- registration ---------------------------------------------------------------------------------
     def _register_route(self, spec: RouteSpec, blueprint: Blueprint | None = None) -> None:
@@ -205,6 +210,11 @@ class Necktie(Registry):
 
     async def _respond(self, request: Request, route: Route | None,
                        request_mw: tuple[Callable[..., Any], ...]) -> BaseHTTPResponse:
+        stream = request.stream
+        if route is not None and not route.stream and stream is not None:
+            # A carrier that did not buffer the body: read it before request middleware, which may use it.
+            request.body = await stream.read()
+            request.stream = None
         for mw in request_mw:
             result = mw(request)
             if inspect.isawaitable(result):
@@ -213,10 +223,6 @@ class Necktie(Registry):
                 return result  # type: ignore[no-any-return]
         if route is None:
             raise request.match_info.get("__error__") or NotFound()
-        stream = request.stream
-        if not route.stream and stream is not None:
-            request.body = await stream.read()
-            request.stream = None
         response = route.handler(request, **request.match_info)
         if not isinstance(response, BaseHTTPResponse) and inspect.isawaitable(response):
             response = await response

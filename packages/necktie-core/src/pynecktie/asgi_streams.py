@@ -1,0 +1,313 @@
+"""The seam over ASGI messages: `AsgiBody` (a `BodySource` on ``receive``) and `AsgiSink` (a `ResponseSink` on ``send``).
+
+ASGI's ``send`` is a coroutine, but ``response.write(data)`` may be called without ``await``. So the sink
+queues every chunk and one pump task hands them to ``send`` in order; awaiting a write waits until its
+chunk went out, and ``end()`` flushes the queue before the final message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Generator, Iterable
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import ConnectionClosed
+from .headers import InvalidHeader, check_header_name, check_header_value
+
+if TYPE_CHECKING:
+    from .response import BaseHTTPResponse
+
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+error_logger = logging.getLogger("necktie.error")
+
+_NO_BODY_STATUSES = frozenset({204, 304})
+_FRAMING = frozenset({"content-length", "transfer-encoding"})
+_LAST = {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+class AsgiBody:
+    """A request body read from ``http.request`` messages, one ``receive()`` per chunk the handler asks for.
+
+    Nothing is read ahead, so the ASGI server's own flow control holds back a client the handler does not
+    keep up with. ``http.disconnect`` raises `ConnectionClosed` and calls ``on_disconnect``.
+    """
+
+    __slots__ = ("_receive", "ended", "on_end", "on_disconnect")
+
+    def __init__(self, receive: Receive, on_end: Callable[[], None], on_disconnect: Callable[[], None]) -> None:
+        self._receive = receive
+        self.ended = False
+        self.on_end = on_end
+        self.on_disconnect = on_disconnect
+
+    async def receive(self) -> bytes | None:
+        """The body's next non-empty chunk, or ``None`` once it has ended."""
+        while not self.ended:
+            try:
+                message = await self._receive()
+            except (OSError, RuntimeError) as exc:  # some servers raise instead of sending http.disconnect
+                self.on_disconnect()
+                raise ConnectionClosed("the client closed the connection") from exc
+            kind = message.get("type")
+            if kind == "http.request":
+                if not message.get("more_body", False):
+                    self.ended = True
+                    self.on_end()
+                body = message.get("body") or b""
+                if body:
+                    return bytes(body) if not isinstance(body, bytes) else body
+            elif kind == "http.disconnect":
+                self.on_disconnect()
+                raise ConnectionClosed("the client closed the connection")
+        return None
+
+
+class Stage(Enum):
+    """Where an ASGI response stands."""
+
+    IDLE = 0        # nothing sent
+    STREAMING = 1   # http.response.start sent, body chunks flowing
+    DONE = 2        # the last message was handed to send (or is being)
+    ABORTED = 3     # given up: the carrier must drop the connection
+
+
+class AsgiSink:
+    """Sends a response as ``http.response.start`` then ``http.response.body`` messages.
+
+    ``lost`` is set when the client has gone: from then on nothing more is sent. ``on_lost`` is called
+    when ``send`` fails (the ASGI server's way of saying the client went away mid-response).
+    """
+
+    __slots__ = ("_send", "_is_head", "stage", "lost", "on_lost", "_queue", "_queued", "_sent", "_pump",
+                 "_progress", "_error", "_remaining", "_drop_body")
+
+    def __init__(self, send: Send, is_head: bool = False) -> None:
+        self._send = send
+        self._is_head = is_head
+        self.stage = Stage.IDLE
+        self.lost = False
+        self.on_lost: Callable[[], None] | None = None
+        self._queue: deque[bytes] = deque()
+        self._queued = 0             # chunks ever queued
+        self._sent = 0               # chunks ``send`` has taken
+        self._pump: asyncio.Task[None] | None = None
+        self._progress: asyncio.Future[None] | None = None
+        self._error: BaseException | None = None
+        self._remaining: int | None = None
+        self._drop_body = False
+
+    # -- ResponseSink ---------------------------------------------------------------------------------
+    @property
+    def started(self) -> bool:
+        """True once ``http.response.start`` has been (or is being) sent."""
+        return self.stage is not Stage.IDLE
+
+    async def send(self, response: BaseHTTPResponse, body: bytes) -> None:
+        """Send a complete response: its start message and its whole body in one more message."""
+        if self.stage is not Stage.IDLE:
+            raise RuntimeError("a response was already sent for this request")
+        status = response.status
+        no_body = _no_body(status)
+        try:
+            headers = response_headers(response, None if no_body else len(body), no_body)
+        except (InvalidHeader, ValueError) as exc:
+            error_logger.error("Invalid response: %s", exc)
+            status, headers, body, no_body = 500, _ERROR_HEADERS, _ERROR_BODY, False
+        self.stage = Stage.DONE
+        if no_body or self._is_head:
+            body = b""
+        await self._deliver({"type": "http.response.start", "status": status, "headers": headers})
+        await self._deliver({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def start(self, response: BaseHTTPResponse) -> None:
+        """Send the start of a streamed response; the ASGI server chooses the body's framing."""
+        if self.stage is not Stage.IDLE:
+            raise RuntimeError("a response was already sent for this request")
+        status = response.status
+        no_body = _no_body(status)
+        declared = response.headers.get("content-length") if response.headers else None
+        length = int(declared) if declared is not None and declared.isdigit() and not no_body else None
+        try:
+            headers = response_headers(response, length, no_body)
+        except (InvalidHeader, ValueError) as exc:
+            error_logger.error("Invalid response: %s", exc)
+            self.stage = Stage.DONE
+            await self._deliver({"type": "http.response.start", "status": 500, "headers": _ERROR_HEADERS})
+            await self._deliver({"type": "http.response.body", "body": _ERROR_BODY, "more_body": False})
+            raise ConnectionClosed("the response head was invalid and a 500 was sent instead") from exc
+        self._remaining = length
+        self._drop_body = no_body or self._is_head
+        self.stage = Stage.STREAMING
+        await self._deliver({"type": "http.response.start", "status": status, "headers": headers})
+
+    def write(self, data: bytes) -> Awaitable[None]:
+        """Queue *data* for sending in order; awaiting the result waits until it was handed to ``send``."""
+        if self.stage is not Stage.STREAMING:
+            if self.stage is Stage.ABORTED or self.lost:
+                return _Sent(self, self._queued + 1)  # never sent: raises ConnectionClosed when awaited
+            raise RuntimeError("write() outside of a streamed response")
+        if self.lost or self._error is not None:
+            return _Sent(self, self._queued + 1)
+        if not data or self._drop_body:
+            return _Sent(self, self._queued)
+        remaining = self._remaining
+        if remaining is not None:
+            if len(data) > remaining:
+                data = data[:remaining]
+            self._remaining = remaining - len(data)
+            if not data:
+                return _Sent(self, self._queued)
+        self._queue.append(data)
+        self._queued += 1
+        if self._pump is None:
+            self._pump = asyncio.get_running_loop().create_task(self._drain())
+        return _Sent(self, self._queued)
+
+    async def end(self) -> None:
+        """Send what is queued, then the final empty ``http.response.body`` (a short declared length aborts)."""
+        if self.stage is not Stage.STREAMING:
+            return
+        try:
+            await _Sent(self, self._queued)
+        except ConnectionClosed:
+            self.abort()
+            return
+        if self._remaining:
+            error_logger.error("A streamed response ended %d bytes short of its Content-Length", self._remaining)
+            self.abort()
+            return
+        self.stage = Stage.DONE
+        await self._deliver(_LAST)
+
+    def abort(self) -> None:
+        """Give up on a started response: nothing more is sent and the carrier drops the connection."""
+        if self.stage is Stage.DONE or self.stage is Stage.ABORTED:
+            return
+        self.stage = Stage.ABORTED
+        self._queue.clear()
+
+    # -- for the carrier ------------------------------------------------------------------------------
+    @property
+    def complete(self) -> bool:
+        """True once the response's last message has been handed to ``send``."""
+        return self.stage is Stage.DONE
+
+    @property
+    def aborted(self) -> bool:
+        """True when the response was started but cannot be finished."""
+        return self.stage is Stage.ABORTED
+
+    def close(self) -> None:
+        """The exchange is over: the client is gone or the response ended; stop the pump."""
+        self.lost = True
+        self._queue.clear()
+        pump = self._pump
+        if pump is not None and not pump.done():
+            pump.cancel()
+        self._notify()
+
+    # -- internals ------------------------------------------------------------------------------------
+    async def _deliver(self, message: Message) -> None:
+        if self.lost:
+            return
+        try:
+            await self._send(message)
+        except (OSError, RuntimeError) as exc:  # the client went away (servers differ in how they say it)
+            self._fail(exc)
+
+    async def _drain(self) -> None:
+        queue = self._queue
+        try:
+            while queue and not self.lost:
+                data = queue.popleft()
+                await self._send({"type": "http.response.body", "body": data, "more_body": True})
+                self._sent += 1
+                self._notify()
+        except (OSError, RuntimeError) as exc:
+            self._fail(exc)
+        finally:
+            self._pump = None
+            self._notify()
+
+    def _fail(self, exc: BaseException) -> None:
+        if self._error is None:
+            self._error = exc
+        self.lost = True
+        self._queue.clear()
+        self._notify()
+        if self.on_lost is not None:
+            self.on_lost()
+
+    def _notify(self) -> None:
+        progress = self._progress
+        if progress is not None:
+            self._progress = None
+            if not progress.done():
+                progress.set_result(None)
+
+    def _wait(self) -> asyncio.Future[None]:
+        if self._progress is None:
+            self._progress = asyncio.get_running_loop().create_future()
+        return self._progress
+
+
+class _Sent:
+    """What ``write`` returns: awaiting it waits until chunk number ``seq`` was taken by ``send``."""
+
+    __slots__ = ("_sink", "_seq")
+
+    def __init__(self, sink: AsgiSink, seq: int) -> None:
+        self._sink = sink
+        self._seq = seq
+
+    def __await__(self) -> Generator[Any, None, None]:
+        sink = self._sink
+        while sink._sent < self._seq:
+            if sink._error is not None or sink._pump is None or sink.lost:
+                raise ConnectionClosed("the client closed the connection")
+            yield from sink._wait().__await__()
+
+
+def _no_body(status: int) -> bool:
+    return status in _NO_BODY_STATUSES or status < 200
+
+
+def response_headers(response: BaseHTTPResponse, length: int | None, no_body: bool) -> list[tuple[bytes, bytes]]:
+    """ASGI header pairs for *response*: its own headers (lower-cased, checked), content type and length.
+
+    The application's own framing headers are dropped; *length* (when known) becomes ``content-length``.
+    Raises `InvalidHeader` (a ``ValueError``) for text that would corrupt the response.
+    """
+    status = response.status
+    if not isinstance(status, int) or not 100 <= status <= 599:
+        raise ValueError(f"invalid HTTP status {status!r}")
+    out: list[tuple[bytes, bytes]] = []
+    has_type = False
+    for name, value in _items(response.headers):
+        lname = name.lower()
+        if lname in _FRAMING:
+            continue
+        check_header_name(name)
+        check_header_value(value)
+        has_type = has_type or lname == "content-type"
+        out.append((lname.encode("latin-1"), value.encode("latin-1")))
+    content_type = response.content_type
+    if content_type and not has_type and not no_body:
+        out.append((b"content-type", check_header_value(content_type).encode("latin-1")))
+    if length is not None:
+        out.append((b"content-length", b"%d" % length))
+    return out
+
+
+def _items(headers: Any) -> Iterable[tuple[str, str]]:
+    return headers._items if headers else ()
+
+
+_ERROR_BODY = b"500 Internal Server Error\n"
+_ERROR_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(_ERROR_BODY))]
