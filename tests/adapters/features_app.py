@@ -1,0 +1,158 @@
+"""An app exercising what must behave the same under every carrier: middleware, errors, listeners, disconnects.
+
+Environment knobs (set by the tests): ``NECKTIE_TEST_EVENTS`` names a file the stop listeners append to;
+``NECKTIE_TEST_FAIL_START`` makes a startup listener fail.
+"""
+
+import asyncio
+import os
+
+from pynecktie import Necktie
+from pynecktie.exceptions import NecktieException
+from pynecktie.response import json, stream, text
+
+app = Necktie("adapter_features")
+app.ctx.events = []
+app.ctx.log = []
+
+
+def _record(event):
+    app.ctx.events.append(event)
+    path = os.environ.get("NECKTIE_TEST_EVENTS")
+    if path:
+        with open(path, "a") as out:
+            out.write(event + "\n")
+
+
+@app.before_server_start
+async def before_start(app, loop):
+    if os.environ.get("NECKTIE_TEST_FAIL_START"):
+        raise RuntimeError("database unreachable at startup")
+    _record("before_server_start")
+
+
+@app.after_server_start
+async def after_start(app, loop):
+    _record("after_server_start")
+
+
+@app.before_server_stop
+async def before_stop(app, loop):
+    _record("before_server_stop")
+
+
+@app.after_server_stop
+async def after_stop(app, loop):
+    _record("after_server_stop")
+
+
+@app.middleware("request")
+async def authenticate(request):
+    request.ctx.user = request.headers.get("x-user", "anonymous")
+    if request.path == "/private" and request.ctx.user == "anonymous":
+        return text("who are you?", status=401)
+
+
+@app.middleware("response")
+async def stamp(request, response):
+    response.headers["x-served-for"] = getattr(request.ctx, "user", "-")
+
+
+class Conflict(Exception):
+    pass
+
+
+@app.exception(Conflict)
+async def on_conflict(request, exc):
+    return json({"conflict": str(exc)}, status=409)
+
+
+@app.get("/events")
+async def events(request):
+    return json(app.ctx.events)
+
+
+@app.get("/private")
+async def private(request):
+    return text(f"hello {request.ctx.user}")
+
+
+@app.post("/json")
+async def echo_json(request):
+    return json({"got": request.json, "user": request.ctx.user})
+
+
+@app.get("/boom")
+async def boom(request):
+    raise RuntimeError("internal detail that must not leak")
+
+
+@app.get("/teapot")
+async def teapot(request):
+    raise NecktieException("short and stout", 418)
+
+
+@app.get("/conflict")
+async def conflict(request):
+    raise Conflict("already there")
+
+
+@app.get("/log")
+async def log(request):
+    return json(app.ctx.log)
+
+
+@app.get("/forever")
+async def forever(request):
+    async def fn(response):
+        try:
+            while True:
+                await response.write(b"tick\n")
+                await asyncio.sleep(0.01)
+        except BaseException as exc:
+            app.ctx.log.append(f"forever: {type(exc).__name__}")
+            raise
+    return stream(fn)
+
+
+@app.get("/sleep")
+async def sleep(request):
+    app.ctx.log.append("sleep: started")
+    try:
+        await asyncio.sleep(60)
+    except BaseException as exc:
+        app.ctx.log.append(f"sleep: {type(exc).__name__}")
+        raise
+    return text("slept")
+
+
+@app.get("/broken-stream")
+async def broken_stream(request):
+    async def fn(response):
+        await response.write("partial,")
+        raise RuntimeError("the source failed mid-way")
+    return stream(fn)
+
+
+def _gate() -> asyncio.Event:
+    if not hasattr(app.ctx, "gate"):
+        app.ctx.gate = asyncio.Event()
+    return app.ctx.gate
+
+
+@app.post("/slow-reader", stream=True)
+async def slow_reader(request):
+    """Reads nothing until released, then counts the body: meanwhile the carrier must hold the client back."""
+    gate = _gate()
+    await gate.wait()
+    gate.clear()
+    total = 0
+    while (chunk := await request.stream.get()) is not None:
+        total += len(chunk)
+    return text(str(total))
+
+
+@app.post("/release")
+async def release(request):
+    _gate().set()
+    return text("released")

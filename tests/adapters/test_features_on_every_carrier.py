@@ -1,0 +1,153 @@
+"""Middleware, errors, listeners and disconnects behave the same under necktie-server, uvicorn and granian."""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import struct
+import time
+
+from adapter_carriers import HERE, header, launch, read_response, request, serving
+
+
+def _get_json(port: int, path: str):
+    response, body = request(port, "GET", path)
+    assert response.status_code == 200
+    return json.loads(body)
+
+
+def _eventually(check, timeout: float = 20.0):
+    """Poll *check()* until it returns a truthy value (a bounded wait, generous for a busy machine)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+def test_startup_listeners_ran_before_the_first_request(features):
+    assert _get_json(features.port, "/events")[:2] == ["before_server_start", "after_server_start"]
+
+
+def test_request_and_response_middleware(features):
+    response, body = request(features.port, "GET", "/private", headers={"X-User": "ann"})
+    assert (response.status_code, body) == (200, b"hello ann")
+    assert header(response, b"x-served-for") == b"ann"
+    response, body = request(features.port, "GET", "/private")
+    assert (response.status_code, body) == (401, b"who are you?")
+    assert header(response, b"x-served-for") == b"anonymous"
+
+
+def test_buffered_json_body_reaches_the_handler(features):
+    response, body = request(features.port, "POST", "/json", b'{"n": [1, 2, 3]}',
+                             {"Content-Type": "application/json", "X-User": "bob"})
+    assert response.status_code == 200
+    assert json.loads(body) == {"got": {"n": [1, 2, 3]}, "user": "bob"}
+
+
+def test_errors(features):
+    response, body = request(features.port, "GET", "/boom")
+    assert response.status_code == 500
+    assert b"internal detail" not in body
+    assert header(response, b"x-served-for") == b"anonymous"  # response middleware saw the error page
+    response, body = request(features.port, "GET", "/teapot")
+    assert response.status_code == 418 and b"short and stout" in body
+    response, body = request(features.port, "GET", "/conflict")
+    assert response.status_code == 409 and json.loads(body) == {"conflict": "already there"}
+    response, _ = request(features.port, "GET", "/missing")
+    assert response.status_code == 404
+    response, _ = request(features.port, "POST", "/events")
+    assert response.status_code == 405
+
+
+def _reset(sock: socket.socket) -> None:
+    """Drop the connection with a TCP RST, as a crashed client or a dead network path does."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def test_disconnect_mid_stream_cancels_the_handler(features):
+    sock = socket.create_connection(("127.0.0.1", features.port), timeout=10)
+    sock.sendall(b"GET /forever HTTP/1.1\r\nHost: x\r\n\r\n")
+    received = b""
+    while received.count(b"tick") < 3:
+        data = sock.recv(65536)
+        assert data
+        received += data
+    _reset(sock)
+    assert _eventually(lambda: "forever: CancelledError" in _get_json(features.port, "/log"))
+
+
+def test_disconnect_while_the_handler_waits_cancels_it(features):
+    sock = socket.create_connection(("127.0.0.1", features.port), timeout=10)
+    sock.sendall(b"GET /sleep HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert _eventually(lambda: "sleep: started" in _get_json(features.port, "/log"))
+    _reset(sock)
+    assert _eventually(lambda: "sleep: CancelledError" in _get_json(features.port, "/log"))
+
+
+def test_a_stream_that_fails_mid_way_is_cut_not_completed(features):
+    with socket.create_connection(("127.0.0.1", features.port), timeout=10) as sock:
+        sock.sendall(b"GET /broken-stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        received = b""
+        while data := sock.recv(65536):  # the server closes the connection
+            received += data
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert b"partial," in body
+    assert not body.endswith(b"0\r\n\r\n"), "the client must not mistake a broken stream for a complete one"
+
+
+def test_stop_listeners_run_on_graceful_shutdown(carrier, tmp_path):
+    events = tmp_path / "events"
+    with serving(carrier, "features_app", HERE, tmp_path / "log", {"NECKTIE_TEST_EVENTS": str(events)}) as server:
+        assert request(server.port, "GET", "/events")[0].status_code == 200
+    assert events.read_text().split() == [
+        "before_server_start", "after_server_start", "before_server_stop", "after_server_stop"]
+
+
+def test_failing_startup_listener_stops_the_server_with_its_message(carrier, tmp_path):
+    server = launch(carrier, "features_app", HERE, tmp_path / "log", {"NECKTIE_TEST_FAIL_START": "1"},
+                    expect_ready=False)
+    try:
+        server.process.wait(60)
+    finally:
+        server.stop()
+    assert server.process.returncode != 0
+    assert "database unreachable at startup" in server.output()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", server.port)) != 0
+
+
+def test_a_handler_that_does_not_read_holds_the_client_back(features):
+    """Nothing reads the body ahead of the handler, so each carrier's own flow control stops the client."""
+    total = 32 * 1024 * 1024  # several times what the kernel and the server buffer on the way
+    piece = b"z" * 65536
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 256 * 1024)  # keep the client's own buffer small
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", features.port))
+    try:
+        sock.sendall(f"POST /slow-reader HTTP/1.1\r\nHost: x\r\nContent-Length: {total}\r\n\r\n".encode())
+        sock.setblocking(False)
+        sent = 0
+        while sent < total:
+            _, writable, _ = select.select([], [sock], [], 2.0)
+            if not writable:
+                break  # stalled for 2 s: the server stopped reading
+            try:
+                sent += sock.send(piece[: total - sent])
+            except BlockingIOError:
+                continue
+        assert sent < total, "the whole body was taken although the handler read none of it"
+        assert request(features.port, "POST", "/release")[0].status_code == 200
+        sock.settimeout(60)
+        while sent < total:
+            sent += sock.send(piece[: total - sent])
+        response, body = read_response(sock, "POST")
+    finally:
+        sock.close()
+    assert response.status_code == 200
+    assert int(body) == total
