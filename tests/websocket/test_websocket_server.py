@@ -6,8 +6,11 @@ import asyncio
 import base64
 import logging
 import os
+import shutil
 import socket
+import ssl
 import struct
+import subprocess
 import threading
 
 import pytest
@@ -470,3 +473,30 @@ async def test_connection_drop_cancels_a_handler_waiting_elsewhere():
 async def _until(predicate, interval: float = 0.02) -> None:
     while not predicate():
         await asyncio.sleep(interval)
+
+
+async def test_a_websocket_outlives_response_timeout():
+    app = echo_app(RESPONSE_TIMEOUT=0.2)
+    with LiveServer(app) as server:
+        async with connect(url(server, "/echo")) as ws:
+            await asyncio.sleep(0.6)  # RESPONSE_TIMEOUT bounds HTTP handlers, not websocket sessions
+            await ws.send("still here")
+            assert await ws.recv() == "still here"
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
+async def test_echo_over_tls(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+    with LiveServer(echo_app(), ssl=server_ctx) as server:
+        async with connect(f"wss://127.0.0.1:{server.port}/echo", ssl=client_ctx) as ws:
+            await ws.send("secret")
+            assert await ws.recv() == "secret"
+            await ws.send(os.urandom(300_000))  # several TLS records each way
+            assert len(await ws.recv()) == 300_000
+        assert ws.close_code == 1000
