@@ -10,8 +10,9 @@ from .blueprints import Blueprint, BlueprintGroup
 from .config import Config
 from .request import Request
 from .response import HTTPResponse, StreamingHTTPResponse
+from .validation import validate
 
 __all__ = [
     "Blueprint", "BlueprintGroup", "Config", "HTTPResponse", "Necktie", "Request", "StreamingHTTPResponse",
-    "__version__",
+    "__version__", "validate",
 ]

@@ -297,7 +297,7 @@ class Necktie(Registry):
 
     def make_stream(self, request: Request, source: Any) -> RequestStream:
         """A `RequestStream` over a carrier's *source*, limited as the request's route says."""
-        return RequestStream(source, self.body_limit(request.route))
+        return RequestStream(source, self.body_limit(request.route), request)
 
 
 def _arity(fn: Callable[..., Any]) -> int:

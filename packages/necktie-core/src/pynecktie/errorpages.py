@@ -28,6 +28,9 @@ def _preferred(request: Request | None) -> str:
 def render_error(request: Request | None, exc: BaseException, debug: bool) -> HTTPResponse:
     """The response for *exc*: its status and message, headers it carries, and a traceback only in debug."""
     if isinstance(exc, NecktieException):
+        own = exc.to_response()
+        if own is not None:
+            return own  # type: ignore[no-any-return]
         status, message, headers = exc.status_code, exc.message, dict(exc.headers)
     else:
         status, message, headers = 500, "The server encountered an internal error and cannot complete your request.", {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
 
 class NecktieException(Exception):
@@ -29,6 +30,10 @@ class NecktieException(Exception):
         self.message = message
         self.headers = dict(headers or {})
         super().__init__(message)
+
+    def to_response(self) -> Any:
+        """A response of this error's own (e.g. JSON details) for the default error page; None for the usual one."""
+        return None
 
 
 class BadRequest(NecktieException):

@@ -15,6 +15,7 @@ from .headers import Headers
 
 if TYPE_CHECKING:
     from .app import Necktie
+    from .multipart import MultipartReader
     from .routing import Route
     from .seam import BodySource
 
@@ -37,16 +38,17 @@ class RequestStream:
     """A request body read as it arrives: ``await get()`` gives each chunk, then ``None`` at the end.
 
     ``max_size`` (bytes, ``None`` for no limit) may be changed by the handler for this request; passing it
-    makes ``get()`` raise `PayloadTooLarge`.
+    makes ``get()`` raise `PayloadTooLarge`. ``request`` is the request whose body this is, when known.
     """
 
-    __slots__ = ("_source", "max_size", "received", "_ended")
+    __slots__ = ("_source", "max_size", "received", "_ended", "request")
 
-    def __init__(self, source: BodySource, max_size: int | None) -> None:
+    def __init__(self, source: BodySource, max_size: int | None, request: Request | None = None) -> None:
         self._source = source
         self.max_size = max_size
         self.received = 0
         self._ended = False
+        self.request = request
 
     async def get(self) -> bytes | None:
         """The next chunk of the body, or ``None`` once it has ended."""
@@ -78,6 +80,19 @@ class RequestStream:
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._iterate()
+
+    def multipart(self, **limits: Any) -> MultipartReader:
+        """The parts of a ``multipart/form-data`` body as they arrive (see `pynecktie.multipart`)."""
+        from .multipart import MultipartReader
+
+        content_type = self.request.content_type if self.request is not None else ""
+        return MultipartReader(self, limits.pop("content_type", content_type), **limits)
+
+    def ndjson(self, model: Any = None, **options: Any) -> AsyncIterator[Any]:
+        """The body's JSON lines, each validated with *model* when given (see `pynecktie.ndjson`)."""
+        from .ndjson import read_ndjson
+
+        return read_ndjson(self, model, **options)
 
     async def _iterate(self) -> AsyncIterator[bytes]:
         while (chunk := await self.get()) is not None:
@@ -203,6 +218,11 @@ class Request:
     def content_type(self) -> str:
         """The ``Content-Type`` header ("application/octet-stream" when absent)."""
         return self.headers.get("content-type", "application/octet-stream")
+
+    @property
+    def last_event_id(self) -> str | None:
+        """The ``Last-Event-ID`` header a reconnecting server-sent-events client sends (None without one)."""
+        return self.headers.get("last-event-id")
 
     @property
     def host(self) -> str:

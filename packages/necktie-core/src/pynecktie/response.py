@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BaseHTTPResponse", "HTTPResponse", "StreamingHTTPResponse", "text", "json", "html", "raw", "empty",
-    "redirect", "stream",
+    "redirect", "stream", "ndjson", "sse", "Event",
 ]
 
 HeadersLike = Mapping[str, str] | Headers | None
@@ -207,3 +207,8 @@ def status_phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return ""
+
+
+# Streaming formats live in modules of their own; they build on the classes above.
+from .ndjson import ndjson  # noqa: E402
+from .sse import Event, sse  # noqa: E402

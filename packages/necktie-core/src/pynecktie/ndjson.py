@@ -1,0 +1,102 @@
+"""NDJSON (JSON Lines) both ways: a request body read line by line, and a response streamed line by line.
+
+``async for item in request.stream.ndjson(Model)`` parses each line as it arrives and validates it with a
+pydantic model (or any type pydantic accepts; plain JSON values without one). A bad line raises
+`NDJSONLineError` naming its line: a 422 with pydantic's errors when the handler lets it through before its
+response has started. ``pynecktie.response.ndjson(items)`` streams models, dicts or any JSON-able values as lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from . import _json
+from .exceptions import PayloadTooLarge
+from .response import HeadersLike, StreamingHTTPResponse
+from .validation import ValidationFailed, error_list
+
+if TYPE_CHECKING:
+    from .request import RequestStream
+
+__all__ = ["NDJSONLineError", "ndjson", "read_ndjson"]
+
+MAX_LINE_SIZE = 1 << 20
+_BLANK = re.compile(rb"[ \t\r]*\Z")
+
+
+class NDJSONLineError(ValidationFailed):
+    """A line of an NDJSON body is not valid JSON or fails validation; ``line`` is its 1-based number."""
+
+    def __init__(self, line: int, errors: list[dict[str, Any]]) -> None:
+        self.line = line
+        first = errors[0]["msg"] if errors else "invalid"
+        super().__init__(errors, f"Line {line} of the NDJSON body is invalid: {first}", extra={"line": line})
+
+
+@lru_cache(maxsize=256)
+def _adapter(model: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(model)
+
+
+async def read_ndjson(
+    stream: RequestStream, model: Any = None, *, max_line_size: int = MAX_LINE_SIZE
+) -> AsyncIterator[Any]:
+    """Each non-blank line of *stream* parsed as JSON and validated with *model* (any JSON value if None).
+
+    Lines end with ``\\n`` (a ``\\r`` before it is ignored); the last may lack one. A line longer than
+    *max_line_size* bytes is a 413; an invalid one raises `NDJSONLineError`.
+    """
+    validate = _adapter(Any if model is None else model).validate_json
+    pending = b""
+    number = 0
+    while True:
+        chunk = await stream.get()
+        if chunk is None:
+            lines = [pending]
+        else:
+            lines = (pending + chunk).split(b"\n") if pending else chunk.split(b"\n")
+            pending = lines.pop()
+            if len(pending) > max_line_size:
+                raise PayloadTooLarge(f"Line {number + len(lines) + 1} of the NDJSON body exceeds "
+                                      f"{max_line_size} bytes")
+        for line in lines:
+            number += 1
+            if len(line) > max_line_size:
+                raise PayloadTooLarge(f"Line {number} of the NDJSON body exceeds {max_line_size} bytes")
+            if not line or _BLANK.match(line):
+                continue
+            try:
+                item = validate(line)
+            except ValidationError as exc:
+                raise NDJSONLineError(number, error_list(exc)) from None
+            yield item
+        if chunk is None:
+            return
+
+
+def ndjson(
+    items: AsyncIterable[Any] | Iterable[Any],
+    status: int = 200,
+    headers: HeadersLike = None,
+    content_type: str = "application/x-ndjson",
+) -> StreamingHTTPResponse:
+    """A streamed response of one JSON line per item of *items* (models, dicts, lists, scalars).
+
+    Each line is written as the item arrives, with back-pressure; *items* may be sync or async.
+    """
+
+    async def send_lines(response: StreamingHTTPResponse) -> None:
+        dumps = _json.dumps
+        if isinstance(items, AsyncIterable):
+            async for item in items:
+                await response.write(dumps(item) + b"\n")
+        else:
+            for item in items:
+                await response.write(dumps(item) + b"\n")
+
+    return StreamingHTTPResponse(send_lines, status, headers, content_type)

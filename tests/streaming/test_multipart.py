@@ -1,0 +1,260 @@
+"""Incremental multipart over real sockets: parts as they arrive, limits, malformed bodies, flat memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import load_example, raw_exchange
+
+from necktie_testing import LiveServer
+from pynecktie import Necktie
+from pynecktie.response import json as json_response
+from pynecktie.response import ndjson
+
+HERE = Path(__file__).resolve().parent
+BOUNDARY = "necktieBoundary7MA4YWxkTrZu0gW"
+
+
+@pytest.fixture(scope="module")
+def upload_server():
+    with LiveServer(load_example("multipart_upload").app) as server:
+        yield server
+
+
+def _app() -> Necktie:
+    app = Necktie("multipart_tests")
+
+    @app.post("/heads", stream=True)
+    async def heads(request):
+        """Announce each part as its head arrives, then its size once read (full duplex)."""
+
+        async def lines():
+            async for part in request.stream.multipart():
+                yield {"start": part.name}
+                size = 0
+                async for chunk in part:
+                    size += len(chunk)
+                yield {"end": part.name, "size": size}
+
+        return ndjson(lines())
+
+    @app.post("/limited", stream=True)
+    async def limited(request):
+        fields = {}
+        async for part in request.stream.multipart(max_parts=3, max_field_size=10, max_header_size=200,
+                                                   max_headers=3):
+            fields[part.name] = (await part.read()).decode()
+        return json_response(fields)
+
+    @app.post("/skip", stream=True)
+    async def skip(request):
+        """Read only the parts named keep-*; the others are skipped by moving on."""
+        seen, kept = [], {}
+        async for part in request.stream.multipart():
+            seen.append(part.name)
+            if part.name.startswith("keep"):
+                kept[part.name] = await part.text()
+        return json_response({"seen": seen, "kept": kept})
+
+    @app.post("/stale", stream=True)
+    async def stale(request):
+        reader = request.stream.multipart()
+        first = await reader.__anext__()
+        await reader.__anext__()
+        try:
+            await first.read()
+        except RuntimeError as exc:
+            return json_response({"error": str(exc)})
+        return json_response({"error": None})
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def server():
+    with LiveServer(_app()) as live:
+        yield live
+
+
+def _part(name: str, body: bytes, filename: str | None = None, ctype: str | None = None) -> bytes:
+    disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+    head = f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n"
+    if ctype:
+        head += f"Content-Type: {ctype}\r\n"
+    return head.encode() + b"\r\n" + body + b"\r\n"
+
+
+def _body(*parts: bytes) -> bytes:
+    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+
+
+def _post(port: int, path: str, body: bytes, ctype: str | None = None) -> tuple[int, bytes]:
+    ctype = ctype or f"multipart/form-data; boundary={BOUNDARY}"
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n"
+    response, received = raw_exchange(port, head.encode() + body)
+    return response.status_code, received
+
+
+def test_fields_and_files_from_a_real_client(upload_server):
+    payload = os.urandom(300_000) + b"\r\n--" + BOUNDARY.encode()[:10]  # looks like a boundary, is not
+    response = httpx.post(
+        upload_server.url + "/upload",
+        data={"title": "héllo wörld", "empty": ""},
+        files={"photo": ("fïle.bin", payload, "image/x-test"), "notes": ("n.txt", b"", "text/plain")},
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "fields": {"title": "héllo wörld", "empty": ""},
+        "files": [
+            {"name": "photo", "filename": "fïle.bin", "content_type": "image/x-test", "size": len(payload),
+             "crc32": zlib.crc32(payload)},
+            {"name": "notes", "filename": "n.txt", "content_type": "text/plain", "size": 0, "crc32": 0},
+        ],
+    }
+
+
+def test_each_part_is_handed_over_before_the_next_is_sent(server):
+    """The handler announces part `a` while its body is still open and part `b` not yet sent."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"POST /heads HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                     b"Content-Type: multipart/form-data; boundary=" + BOUNDARY.encode() + b"\r\n\r\n")
+
+        def chunk(data: bytes) -> None:
+            sock.sendall(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+
+        def read_until(marker: bytes, received: bytes) -> bytes:
+            while marker not in received:
+                data = sock.recv(65536)
+                assert data, f"connection closed before {marker!r}"
+                received += data
+            return received
+
+        first = _part("a", b"x" * 1000)
+        chunk(first[:-500])  # the head and part of the body of `a`
+        received = read_until(b'{"start":"a"}', b"")
+        assert b'"end"' not in received
+        second = _part("b", b"yy")
+        chunk(first[-500:] + second[:-4])  # the rest of `a`, then the head of `b` (the boundary ends `a`)
+        received = read_until(b'{"start":"b"}', received)
+        assert b'{"end":"a","size":1000}\n' in received
+        chunk(second[-4:] + f"--{BOUNDARY}--\r\n".encode())
+        sock.sendall(b"0\r\n\r\n")
+        received = read_until(b"0\r\n\r\n", received)
+    assert b'{"end":"b","size":2}\n' in received
+
+
+def test_unread_parts_are_skipped(server):
+    body = _body(_part("skip1", b"s" * 100_000), _part("keep1", b"one"),
+                 _part("skip2", b"zz", "f.bin"), _part("keep2", b"two"))
+    status, received = _post(server.port, "/skip", body)
+    assert status == 200
+    assert json.loads(received) == {"seen": ["skip1", "keep1", "skip2", "keep2"],
+                                    "kept": {"keep1": "one", "keep2": "two"}}
+
+
+def test_a_part_left_behind_cannot_be_read(server):
+    status, received = _post(server.port, "/stale", _body(_part("a", b"1"), _part("b", b"2")))
+    assert status == 200
+    assert "only the current multipart part" in json.loads(received)["error"]
+
+
+def test_limits_within_bounds_pass(server):
+    status, received = _post(server.port, "/limited", _body(_part("a", b"0123456789"), _part("b", b"")))
+    assert (status, json.loads(received)) == (200, {"a": "0123456789", "b": ""})
+
+
+@pytest.mark.parametrize(("body", "status", "message"), [
+    (_body(*[_part(f"f{i}", b"v") for i in range(4)]), 413, b"Too many multipart parts (more than 3)"),
+    (_body(_part("big", b"x" * 11)), 413, b"exceeds 10 bytes"),
+    (_body(_part("h", b"v", ctype="text/plain; " + "x" * 300)), 400, b"Maximum header size exceeded"),
+    (_body(f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"a\"\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\nv\r\n"
+           .encode()), 400, b"Maximum header count exceeded"),
+])
+def test_limits(server, body, status, message):
+    got, received = _post(server.port, "/limited", body)
+    assert got == status
+    assert message in received
+
+
+@pytest.mark.parametrize(("body", "ctype", "message"), [
+    (b"not multipart at all", None, b"Malformed multipart body"),
+    (_part("a", b"1"), None, b"ended before its closing boundary"),  # truncated: no closing boundary
+    (b"", None, b"ended before its closing boundary"),
+    (f"--{BOUNDARY}\r\nContent-Disposition: form-data\r\nBad Header: x\r\n\r\n".encode(), None,
+     b"Malformed multipart body"),
+    (_body(_part("a", b"1")), "multipart/form-data", b"no valid boundary"),
+    (_body(_part("a", b"1")), "application/json", b"Expected a multipart/form-data body"),
+])
+def test_malformed_is_400(server, body, ctype, message):
+    status, received = _post(server.port, "/limited", body, ctype)
+    assert status == 400
+    assert message in received
+
+
+def _vm_hwm_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+UPLOAD_SIZE = int(os.environ.get("NECKTIE_TEST_UPLOAD_BYTES", 1 << 30))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_one_gib_upload_in_flat_memory():
+    """A 1 GiB file part streams through multipart() while the server's peak RSS stays far below it."""
+    proc = subprocess.Popen([sys.executable, str(HERE / "serve_example.py"), "multipart_upload"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=HERE, text=True)
+    try:
+        port = int(proc.stdout.readline())
+        warm = _part("title", b"warm-up") + _part("f", os.urandom(1 << 20), "w.bin")
+        status, _ = _post(port, "/upload", _body(warm))
+        assert status == 200
+        baseline = _vm_hwm_kib(proc.pid)
+
+        block = os.urandom(1 << 20)  # sent again and again: the client holds 1 MiB, never the upload
+        blocks = UPLOAD_SIZE // len(block)
+        head = _part("title", b"big one") + (
+            f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode()
+        tail = f"\r\n--{BOUNDARY}--\r\n".encode()
+        length = len(head) + blocks * len(block) + len(tail)
+        started = time.monotonic()
+        crc = 0
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            sock.sendall(f"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\nContent-Type: "
+                         f"multipart/form-data; boundary={BOUNDARY}\r\n\r\n".encode() + head)
+            for _ in range(blocks):
+                sock.sendall(block)
+                crc = zlib.crc32(block, crc)
+            sock.sendall(tail)
+            received = b""
+            while not received.endswith(b"}]}"):
+                data = sock.recv(65536)
+                assert data, "connection closed before the response"
+                received += data
+        elapsed = time.monotonic() - started
+        peak = _vm_hwm_kib(proc.pid)
+        summary = json.loads(received.split(b"\r\n\r\n", 1)[1])
+        assert summary == {"fields": {"title": "big one"}, "files": [
+            {"name": "file", "filename": "big.bin", "content_type": "application/octet-stream",
+             "size": blocks * len(block), "crc32": crc}]}
+        print(f"\nuploaded {blocks} MiB in {elapsed:.1f} s; server VmHWM {baseline // 1024} MiB before, "
+              f"{peak // 1024} MiB after")
+        assert peak - baseline < 64 * 1024, f"server peak memory grew by {(peak - baseline) // 1024} MiB"
+        assert peak < 256 * 1024
+    finally:
+        proc.stdin.close()
+        proc.wait(30)
