@@ -303,16 +303,20 @@ class HttpProtocol(asyncio.Protocol):
         """Resume reading once nothing blocks it any more (a buffer drained, a request finished)."""
         if self.closed or self.rejected or self._blocked():
             return
+        if self._unparsed:
+            # Parse what was already read before reading more: resuming first lets new reads pile up
+            # behind it (each appended to it), so a large upload grew it without bound.
+            self.loop.call_soon(self._feed_unparsed, context=self._context)
+            return
         if self.read_paused:
             self.read_paused = False
             self.transport.resume_reading()  # type: ignore[union-attr]
-        if self._unparsed:
-            self.loop.call_soon(self._feed_unparsed, context=self._context)
 
     def _feed_unparsed(self) -> None:
         data, self._unparsed = self._unparsed, b""
         if data and not self.closed and not self.rejected:
             self._feed(data)
+            self.maybe_resume()
 
     # -- parser callbacks -----------------------------------------------------------------------------
     def on_message_begin(self) -> None:  # noqa: D102
