@@ -76,8 +76,8 @@ def launch(carrier: str, module: str, app_dir: Path, log: Path, env: dict[str, s
     port = free_port()
     environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with log.open("wb") as out:
-        process = subprocess.Popen(_command(carrier, f"{module}:app", app_dir, port), cwd=app_dir,
-                                   stdout=out, stderr=subprocess.STDOUT, env=environment, start_new_session=True)
+        process = subprocess.Popen(_command(carrier, f"{module}:app", app_dir, port), cwd=app_dir, stdout=out,
+                                   stderr=subprocess.STDOUT, env=environment, start_new_session=True)
     running = Running(carrier, port, process, log)
     if not expect_ready:
         return running

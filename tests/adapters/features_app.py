@@ -1,4 +1,4 @@
-"""An app exercising what must behave the same under every carrier: middleware, errors, listeners, disconnects.
+"""An app for what must behave the same under every carrier: middleware, errors, listeners, disconnects.
 
 Environment knobs (set by the tests): ``NECKTIE_TEST_EVENTS`` names a file the stop listeners append to;
 ``NECKTIE_TEST_FAIL_START`` makes a startup listener fail.

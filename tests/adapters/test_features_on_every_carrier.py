@@ -102,7 +102,8 @@ def test_a_stream_that_fails_mid_way_is_cut_not_completed(features):
 
 def test_stop_listeners_run_on_graceful_shutdown(carrier, tmp_path):
     events = tmp_path / "events"
-    with serving(carrier, "features_app", HERE, tmp_path / "log", {"NECKTIE_TEST_EVENTS": str(events)}) as server:
+    env = {"NECKTIE_TEST_EVENTS": str(events)}
+    with serving(carrier, "features_app", HERE, tmp_path / "log", env) as server:
         assert request(server.port, "GET", "/events")[0].status_code == 200
     assert events.read_text().split() == [
         "before_server_start", "after_server_start", "before_server_stop", "after_server_stop"]

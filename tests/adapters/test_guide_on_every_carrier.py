@@ -1,4 +1,4 @@
-"""The streaming guide's examples, unchanged, under necktie-server, uvicorn and granian: the same tests for each."""
+"""The streaming guide's examples, unchanged, under necktie-server, uvicorn and granian: the same tests."""
 
 from __future__ import annotations
 
@@ -71,7 +71,8 @@ def test_full_duplex_answer_arrives_before_the_body_ends(request_streaming):
 
 def test_expect_100_continue_before_the_body(request_streaming):
     with socket.create_connection(("127.0.0.1", request_streaming.port), timeout=10) as sock:
-        sock.sendall(b"POST /method_view HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        sock.sendall(b"POST /method_view HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                     b"Expect: 100-continue\r\n\r\n")
         interim = b""
         while not interim.endswith(b"\r\n\r\n"):
             data = sock.recv(1)

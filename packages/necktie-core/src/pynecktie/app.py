@@ -52,7 +52,8 @@ class Necktie(Registry):
     def __repr__(self) -> str:
         return f"Necktie(name={self.name!r})"
 
-    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any],
+                       send: Callable[..., Any]) -> None:
         """The ASGI 3 entry point: any ASGI server (``uvicorn module:app``) can serve the app (see `asgi`)."""
         await run_asgi(self, scope, receive, send)
 

@@ -29,6 +29,8 @@ __all__ = ["SCOPE_HANDLERS", "ResponseAborted", "request_from_scope", "run_asgi"
 
 error_logger = logging.getLogger("necktie.error")
 
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 pchar and "/": kept as is when re-encoding a decoded path
+
 ScopeHandler = Callable[["Necktie", dict[str, Any], Receive, Send], Awaitable[None]]
 
 
@@ -48,7 +50,7 @@ async def run_asgi(app: Necktie, scope: dict[str, Any], receive: Receive, send: 
 
 def request_from_scope(app: Necktie, scope: dict[str, Any]) -> Request:
     """A `Request` for an ASGI ``http`` (or ``websocket``) scope."""
-    raw_path = scope.get("raw_path") or quote(scope.get("path", "/"), safe="/:@!$&'()*+,;=-._~").encode("ascii")
+    raw_path = scope.get("raw_path") or quote(scope.get("path", "/"), safe=_PATH_SAFE).encode("ascii")
     query = scope.get("query_string") or b""
     target = raw_path + b"?" + query if query else raw_path
     headers = scope.get("headers") or []
@@ -61,7 +63,8 @@ def request_from_scope(app: Necktie, scope: dict[str, Any]) -> Request:
         server_ip=str(server[0] or ""), server_port=int(server[1] or 0),
         ssl=scope.get("scheme") in ("https", "wss"),
     )
-    return Request(app, scope.get("method", "GET"), target, scope.get("http_version", "1.1"), headers, conn_info)
+    method, version = scope.get("method", "GET"), scope.get("http_version", "1.1")
+    return Request(app, method, target, version, headers, conn_info)
 
 
 async def http(app: Necktie, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -181,7 +184,7 @@ def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
 # -- lifespan -----------------------------------------------------------------------------------------
 
 async def lifespan(app: Necktie, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    """Run the server listeners: ``before/after_server_start`` on startup, ``before/after_server_stop`` on shutdown.
+    """Run the server listeners: ``before/after_server_start`` on startup, ``before/after_server_stop`` after.
 
     A failing listener is reported as ``lifespan.startup.failed`` (or ``shutdown.failed``) with its message.
     """

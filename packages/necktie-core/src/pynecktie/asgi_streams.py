@@ -1,4 +1,4 @@
-"""The seam over ASGI messages: `AsgiBody` (a `BodySource` on ``receive``) and `AsgiSink` (a `ResponseSink` on ``send``).
+"""The seam over ASGI messages: `AsgiBody` (a `BodySource` on ``receive``), `AsgiSink` (a `ResponseSink`).
 
 ASGI's ``send`` is a coroutine, but ``response.write(data)`` may be called without ``await``. So the sink
 queues every chunk and one pump task hands them to ``send`` in order; awaiting a write waits until its
@@ -40,7 +40,8 @@ class AsgiBody:
 
     __slots__ = ("_receive", "ended", "on_end", "on_disconnect")
 
-    def __init__(self, receive: Receive, on_end: Callable[[], None], on_disconnect: Callable[[], None]) -> None:
+    def __init__(self, receive: Receive, on_end: Callable[[], None],
+                 on_disconnect: Callable[[], None]) -> None:
         self._receive = receive
         self.ended = False
         self.on_end = on_end
@@ -170,7 +171,7 @@ class AsgiSink:
         return _Sent(self, self._queued)
 
     async def end(self) -> None:
-        """Send what is queued, then the final empty ``http.response.body`` (a short declared length aborts)."""
+        """Send what is queued, then the final empty body message; a short declared length aborts."""
         if self.stage is not Stage.STREAMING:
             return
         try:
@@ -179,7 +180,8 @@ class AsgiSink:
             self.abort()
             return
         if self._remaining:
-            error_logger.error("A streamed response ended %d bytes short of its Content-Length", self._remaining)
+            error_logger.error("A streamed response ended %d bytes short of its Content-Length",
+                               self._remaining)
             self.abort()
             return
         self.stage = Stage.DONE
@@ -278,7 +280,8 @@ def _no_body(status: int) -> bool:
     return status in _NO_BODY_STATUSES or status < 200
 
 
-def response_headers(response: BaseHTTPResponse, length: int | None, no_body: bool) -> list[tuple[bytes, bytes]]:
+def response_headers(response: BaseHTTPResponse, length: int | None,
+                     no_body: bool) -> list[tuple[bytes, bytes]]:
     """ASGI header pairs for *response*: its own headers (lower-cased, checked), content type and length.
 
     The application's own framing headers are dropped; *length* (when known) becomes ``content-length``.
@@ -310,4 +313,5 @@ def _items(headers: Any) -> Iterable[tuple[str, str]]:
 
 
 _ERROR_BODY = b"500 Internal Server Error\n"
-_ERROR_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(_ERROR_BODY))]
+_ERROR_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"),
+                  (b"content-length", b"%d" % len(_ERROR_BODY))]

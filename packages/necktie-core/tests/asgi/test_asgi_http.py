@@ -6,7 +6,6 @@ import asyncio
 import contextvars
 
 import pytest
-
 from pynecktie import Necktie
 from pynecktie.exceptions import NecktieException, NotFound
 from pynecktie.response import empty, json, text
@@ -22,8 +21,9 @@ async def test_scope_becomes_the_request(app, asgi_call, scope):
 
     @app.get("/items/<name>")
     async def item(request, name):
+        conn = request.conn_info
         seen.update(name=name, path=request.path, args=dict(request.args), ip=request.ip, port=request.port,
-                    server=(request.conn_info.server_ip, request.conn_info.server_port), scheme=request.scheme,
+                    server=(conn.server_ip, conn.server_port), scheme=request.scheme,
                     host=request.host, version=request.version, agent=request.headers.get("user-agent"),
                     url=request.url)
         return text("ok")
@@ -139,8 +139,8 @@ async def test_declared_length_over_the_limit_is_413_without_reading(app, asgi_c
     async def up(request):  # pragma: no cover - never reached
         return text("read")
 
-    exchange = await asgi_call(app, scope("POST", "/up", headers=[(b"host", b"x"), (b"content-length", b"11")]),
-                               b"x" * 11)
+    headers = [(b"host", b"x"), (b"content-length", b"11")]
+    exchange = await asgi_call(app, scope("POST", "/up", headers=headers), b"x" * 11)
     assert exchange.status == 413
     assert exchange.receive_calls == 0
 
@@ -250,7 +250,7 @@ async def test_disconnect_while_the_handler_waits_cancels_its_task(app, scripted
     exchange = scripted(app, scope("GET", "/slow"))
     exchange.push()
     await asyncio.wait_for(started.wait(), 10)
-    await exchange.until(lambda: exchange.receive_calls == 2)  # the body has ended: it listens for a disconnect
+    await exchange.until(lambda: exchange.receive_calls == 2)  # body ended: now it listens for a disconnect
     exchange.disconnect()
     await exchange.finish()
     assert events == ["cancelled"]

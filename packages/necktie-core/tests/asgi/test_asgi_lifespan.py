@@ -13,8 +13,8 @@ class Lifespan:
     def __init__(self, app: Necktie) -> None:
         self.inbox: asyncio.Queue = asyncio.Queue()
         self.outbox: asyncio.Queue = asyncio.Queue()
-        self.task = asyncio.get_running_loop().create_task(
-            app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, self.inbox.get, self.outbox.put))
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+        self.task = asyncio.get_running_loop().create_task(app(scope, self.inbox.get, self.outbox.put))
 
     async def _event(self, kind: str) -> dict:
         self.inbox.put_nowait({"type": kind})

@@ -1,11 +1,10 @@
-"""Streaming over ASGI: the body pulled chunk by chunk, each write one ``http.response.body`` message, in order."""
+"""Streaming over ASGI: the body pulled chunk by chunk, each write one ``http.response.body``, in order."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-
 from pynecktie import Necktie
 from pynecktie.asgi import ResponseAborted
 from pynecktie.exceptions import ConnectionClosed
