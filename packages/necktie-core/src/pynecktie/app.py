@@ -247,7 +247,7 @@ class Necktie(Registry):
                 exc = inner
         if not (isinstance(exc, NecktieException) and exc.quiet):
             error_logger.error("Exception occurred while handling uri: %r", request.target.decode("latin-1"),
-                               exc_info=exc)
+                               exc_info=exc, extra={"request": request})
         return render_error(request, exc, self.config.DEBUG)
 
     def _find_exception_handler(self, request: Request, exc: Exception) -> Callable[..., Any] | None:
@@ -278,7 +278,7 @@ class Necktie(Registry):
         except Exception as exc:
             if not (isinstance(exc, NecktieException) and exc.quiet):
                 error_logger.error("Exception while streaming the response of %r",
-                                   request.target.decode("latin-1"), exc_info=exc)
+                                   request.target.decode("latin-1"), exc_info=exc, extra={"request": request})
             sink.abort()
             return
         finally:

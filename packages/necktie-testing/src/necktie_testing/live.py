@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
-
-import uvloop
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from necktie_server import Server
 from pynecktie import Necktie
+
+from ._loop import LoopThread
+from .streams import SocketStream
+
+if TYPE_CHECKING:
+    from .raw import RawConnection
 
 T = TypeVar("T")
 
@@ -18,20 +21,17 @@ T = TypeVar("T")
 class LiveServer:
     """Serve *app* on ``host``:0 in a thread of its own until ``stop()`` (or the ``with`` block ends).
 
-    Startup and shutdown listeners run around it, as under ``app.run()``.
+    Startup and shutdown listeners run around it, as under ``app.run()``. One server can serve many
+    clients and tests in turn (see the pytest plugin's ``necktie_server`` fixture).
     """
 
     def __init__(self, app: Necktie, host: str = "127.0.0.1", **server_options: Any) -> None:
         self.app = app
         self.host = host
         self.server_options = server_options
-        self.loop: asyncio.AbstractEventLoop | None = None
         self.server: Server | None = None
         self.port = 0
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._stopped: asyncio.Event | None = None
-        self._error: BaseException | None = None
+        self._thread: LoopThread | None = None
 
     @property
     def url(self) -> str:
@@ -39,44 +39,60 @@ class LiveServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The server's event loop (None before ``start``)."""
+        return self._thread.loop if self._thread is not None else None
+
+    @property
+    def started(self) -> bool:
+        """True between ``start()`` and ``stop()``."""
+        return self._thread is not None
+
     def start(self, timeout: float = 10.0) -> LiveServer:
-        """Start serving; returns once the port accepts connections."""
-        self._thread = threading.Thread(target=self._main, name=f"necktie-live-{self.app.name}", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout):
-            raise TimeoutError("the live server did not start in time")
-        if self._error is not None:
-            raise self._error
+        """Start serving (a no-op when already started); returns once the port accepts connections."""
+        if self._thread is not None:
+            return self
+        self._thread = LoopThread(f"necktie-live-{self.app.name}")
+        try:
+            self._thread.call(self._start, timeout)
+        except BaseException:
+            self._thread.stop()
+            self._thread = None
+            raise
         return self
 
-    def _main(self) -> None:
-        uvloop.run(self._serve())
-
-    async def _serve(self) -> None:
-        self.loop = asyncio.get_running_loop()
-        self._stopped = asyncio.Event()
+    async def _start(self) -> None:
         self.server = Server(self.app, self.host, 0, **self.server_options)
-        try:
-            await self.server.start()
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            return
+        await self.server.start()
         self.port = self.server.bound_port
-        self._ready.set()
-        await self._stopped.wait()
-        await self.server.stop()
 
-    def call(self, fn: Callable[[], Coroutine[Any, Any, T]], timeout: float = 10.0) -> T:
+    def call(self, fn: Callable[[], Coroutine[Any, Any, T]], timeout: float | None = 10.0) -> T:
         """Run a coroutine function on the server's loop and return its result."""
-        assert self.loop is not None
-        return asyncio.run_coroutine_threadsafe(fn(), self.loop).result(timeout)
+        if self._thread is None:
+            raise RuntimeError("the live server is not started")
+        return self._thread.call(fn, timeout)
+
+    async def connect(self) -> SocketStream:
+        """A new TCP connection to the server, on the running loop (any loop, any thread)."""
+        return await SocketStream.connect(self.host, self.port)
+
+    def raw(self, timeout: float = 10.0) -> RawConnection:
+        """A wire-level connection to the server (see `necktie_testing.raw.RawConnection`)."""
+        from .raw import RawConnection
+
+        return RawConnection(self.host, self.port, timeout=timeout)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Shut the server down gracefully and wait for its thread."""
-        if self.loop is not None and self._stopped is not None and self._thread is not None:
-            self.loop.call_soon_threadsafe(self._stopped.set)
-            self._thread.join(timeout)
+        """Shut the server down gracefully (shutdown listeners included) and wait for its thread."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        try:
+            if self.server is not None:
+                thread.call(self.server.stop, timeout)
+        finally:
+            thread.stop(timeout)
 
     def __enter__(self) -> LiveServer:
         return self.start()

@@ -1,0 +1,257 @@
+"""`TestClient` and `AsyncTestClient`: httpx clients wired to a Necktie app, streaming both ways.
+
+``mode="live"`` (the default) serves the app with the real server on an ephemeral 127.0.0.1 port in a
+background thread; ``mode="memory"`` drives the same server protocol over an in-memory transport. The
+app's listeners run when the client starts (entering ``with``, or the first request) and when it closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypeVar
+
+import httpx
+
+from pynecktie import Necktie
+
+from ._loop import LoopThread
+from .capture import LogCapture
+from .duplex import AsyncDuplex, Duplex
+from .live import LiveServer
+from .memory import InProcessServer
+from .streams import ByteStream
+from .transport import AsyncSource, StreamingTransport, SyncStreamingTransport, ThreadedSource
+
+Mode = Literal["live", "memory"]
+T = TypeVar("T")
+DEFAULT_TIMEOUT = 30.0
+BASE_URL = "http://testserver"
+
+
+def _is_async_iterable(content: Any) -> bool:
+    return hasattr(content, "__aiter__")
+
+
+def _is_sync_iterable(content: Any) -> bool:
+    return (hasattr(content, "__iter__") and not _is_async_iterable(content)
+            and not isinstance(content, (bytes, bytearray, memoryview, str)))
+
+
+def _chunked(request: httpx.Request, stream: Any) -> httpx.Request:
+    request.stream = stream
+    if "content-length" in request.headers:
+        del request.headers["content-length"]
+    request.headers["transfer-encoding"] = "chunked"
+    return request
+
+
+class TestClient(httpx.Client):
+    """A sync httpx client for *app*: ``with TestClient(app) as client: client.get("/")``.
+
+    Request bodies may be bytes, str, or a sync or async iterable of chunks (sent chunked, each chunk as it
+    is produced); ``client.stream(...)`` hands the response body over as it arrives; ``client.duplex(...)``
+    interleaves sending the body and reading the answer. Pass ``server=`` to share a started `LiveServer`.
+    """
+
+    __test__ = False
+
+    def __init__(self, app: Necktie, *, mode: Mode = "live", server: LiveServer | None = None,
+                 base_url: str = BASE_URL, timeout: Any = DEFAULT_TIMEOUT, **kwargs: Any) -> None:
+        if mode not in ("live", "memory"):
+            raise ValueError(f"mode must be 'live' or 'memory', not {mode!r}")
+        if server is not None and mode != "live":
+            raise ValueError("server= is for mode='live'")
+        self.app = app
+        self.mode = mode
+        self.capture = LogCapture()
+        self.live = server if mode == "live" else None
+        self._owns_live = server is None
+        self._portal: LoopThread | None = None
+        self._memory: InProcessServer | None = None
+        self._started = False
+        self._async_transport = StreamingTransport(self._connect, self.capture)
+        super().__init__(base_url=base_url, timeout=timeout,
+                         transport=SyncStreamingTransport(self._call, self._async_transport), **kwargs)
+
+    # -- lifetime -------------------------------------------------------------------------------------
+    def start(self) -> TestClient:
+        """Start the server (and run the startup listeners) unless already started."""
+        if self._started:
+            return self
+        self.capture.install()
+        if self.mode == "live":
+            if self.live is None:
+                self.live = LiveServer(self.app)
+            self.live.start()
+        else:
+            self._portal = LoopThread(f"necktie-memory-{self.app.name}")
+            self._memory = InProcessServer(self.app)
+            self._portal.call(self._memory.start)
+        self._started = True
+        return self
+
+    def stop(self) -> None:
+        """Stop the server this client started (running the shutdown listeners)."""
+        if not self._started:
+            return
+        self._started = False
+        try:
+            if self.live is not None and self._owns_live:
+                self.live.stop()
+            if self._portal is not None:
+                memory, portal = self._memory, self._portal
+                self._portal = self._memory = None
+                try:
+                    if memory is not None:
+                        portal.call(memory.stop, None)
+                finally:
+                    portal.stop()
+        finally:
+            self.capture.uninstall()
+
+    def close(self) -> None:
+        """Close the client and stop the server it started."""
+        super().close()
+        self.stop()
+
+    def __enter__(self) -> TestClient:
+        super().__enter__()
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            super().__exit__(*exc)
+        finally:
+            self.stop()
+
+    # -- plumbing -------------------------------------------------------------------------------------
+    @property
+    def server_log(self) -> list[str]:
+        """Every server log line captured while this client was started, as ``LEVEL logger: message``."""
+        return self.capture.lines
+
+    def _call(self, fn: Callable[[], Awaitable[T]]) -> T:
+        self.start()
+        if self._portal is not None:
+            return self._portal.call(fn, None)  # type: ignore[arg-type]
+        assert self.live is not None
+        return self.live.call(fn, None)  # type: ignore[arg-type]
+
+    async def _connect(self) -> ByteStream:
+        if self._memory is not None:
+            return self._memory.connect()
+        assert self.live is not None
+        return await self.live.connect()
+
+    def build_request(self, method: str, url: Any, *, content: Any = None, **kwargs: Any) -> httpx.Request:
+        """As httpx's, and an async iterable *content* is streamed too (from the transport's loop)."""
+        if content is not None and _is_async_iterable(content):
+            return _chunked(super().build_request(method, url, **kwargs), AsyncSource(content))
+        return super().build_request(method, url, content=content, **kwargs)
+
+    def duplex(self, method: str, url: Any, **kwargs: Any) -> Duplex:
+        """A request whose body the test sends piece by piece while reading the response (``with`` it)."""
+        request = _chunked(self.build_request(method, url, **kwargs), None)
+        return Duplex(self._call, AsyncDuplex(self._async_transport, request))
+
+
+class AsyncTestClient(httpx.AsyncClient):
+    """The async twin of `TestClient`: ``async with AsyncTestClient(app) as client: await client.get("/")``.
+
+    In ``mode="memory"`` the app runs on the test's own event loop; in ``mode="live"`` on the server's
+    thread, with the client's connections on the test's loop.
+    """
+
+    __test__ = False
+
+    def __init__(self, app: Necktie, *, mode: Mode = "live", server: LiveServer | None = None,
+                 base_url: str = BASE_URL, timeout: Any = DEFAULT_TIMEOUT, **kwargs: Any) -> None:
+        if mode not in ("live", "memory"):
+            raise ValueError(f"mode must be 'live' or 'memory', not {mode!r}")
+        if server is not None and mode != "live":
+            raise ValueError("server= is for mode='live'")
+        self.app = app
+        self.mode = mode
+        self.capture = LogCapture()
+        self.live = server if mode == "live" else None
+        self._owns_live = server is None
+        self._memory: InProcessServer | None = None
+        self._started = False
+        self._transport_impl = StreamingTransport(self._connect, self.capture, before=self.start)
+        super().__init__(base_url=base_url, timeout=timeout, transport=self._transport_impl, **kwargs)
+
+    async def start(self) -> AsyncTestClient:
+        """Start the server (and run the startup listeners) unless already started."""
+        if self._started:
+            return self
+        self._started = True
+        self.capture.install()
+        try:
+            if self.mode == "live":
+                if self.live is None:
+                    self.live = LiveServer(self.app)
+                if not self.live.started:
+                    await asyncio.to_thread(self.live.start)
+            else:
+                self._memory = InProcessServer(self.app)
+                await self._memory.start()
+        except BaseException:
+            self._started = False
+            self.capture.uninstall()
+            raise
+        return self
+
+    async def stop(self) -> None:
+        """Stop the server this client started (running the shutdown listeners)."""
+        if not self._started:
+            return
+        self._started = False
+        try:
+            if self.live is not None and self._owns_live:
+                await asyncio.to_thread(self.live.stop)
+            if self._memory is not None:
+                memory, self._memory = self._memory, None
+                await memory.stop()
+        finally:
+            self.capture.uninstall()
+
+    async def aclose(self) -> None:
+        """Close the client and stop the server it started."""
+        await super().aclose()
+        await self.stop()
+
+    async def __aenter__(self) -> AsyncTestClient:
+        await super().__aenter__()
+        return await self.start()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        try:
+            await super().__aexit__(*exc)
+        finally:
+            await self.stop()
+
+    @property
+    def server_log(self) -> list[str]:
+        """Every server log line captured while this client was started, as ``LEVEL logger: message``."""
+        return self.capture.lines
+
+    async def _connect(self) -> ByteStream:
+        if self._memory is not None:
+            return self._memory.connect()
+        assert self.live is not None
+        return await self.live.connect()
+
+    def build_request(self, method: str, url: Any, *, content: Any = None, **kwargs: Any) -> httpx.Request:
+        """As httpx's, and a sync iterable *content* is streamed too (each chunk pulled in a thread)."""
+        if content is not None and _is_sync_iterable(content):
+            return _chunked(super().build_request(method, url, **kwargs), ThreadedSource(content))
+        return super().build_request(method, url, content=content, **kwargs)
+
+    def duplex(self, method: str, url: Any, **kwargs: Any) -> AsyncDuplex:
+        """A request whose body the test sends piece by piece while reading the response (``async with``)."""
+        request = _chunked(self.build_request(method, url, **kwargs), None)
+        return AsyncDuplex(self._transport_impl, request)
+
+
+__all__ = ["AsyncTestClient", "Mode", "TestClient"]

@@ -1,0 +1,268 @@
+"""In-process mode: the real `necktie_server` protocol driven over an in-memory transport, no socket.
+
+`MemoryTransport` is what `HttpProtocol` writes to and pauses; `MemoryStream` is the client's end of the
+same pipe. Both directions are bounded the way a socket is: the client's ``send`` waits while the
+protocol has stopped reading, and the protocol is told to pause writing while the client has not read
+what it wrote. `InProcessServer` runs the app's listeners and hands out connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import itertools
+from collections import deque
+from typing import Any
+
+from necktie_server.accesslog import access_logger
+from necktie_server.protocol import HttpProtocol
+from necktie_server.server import ServerState
+from necktie_server.settings import ServerSettings
+from pynecktie import Necktie
+
+_ports = itertools.count(40000)
+PIPE_LIMIT = 1 << 16  # what the client may have in flight towards the protocol, like a socket buffer
+
+
+class MemoryTransport(asyncio.Transport):
+    """The server's side of an in-memory connection (the transport `HttpProtocol` is given)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, protocol: HttpProtocol, peer: tuple[str, int]) -> None:
+        super().__init__()
+        self.loop = loop
+        self.protocol = protocol
+        self._context = contextvars.Context()
+        self._extra = {"peername": peer, "sockname": ("127.0.0.1", 0), "sslcontext": None, "socket": None}
+        # towards the client
+        self._outbox: deque[bytes] = deque()
+        self._out_size = 0
+        self._high = 1 << 16
+        self._low = self._high // 4
+        self._protocol_paused = False
+        self._client_waiter: asyncio.Future[None] | None = None
+        # towards the server
+        self._inbox: deque[bytes] = deque()
+        self._in_size = 0
+        self._in_eof = False
+        self._reading = True
+        self._send_waiter: asyncio.Future[None] | None = None
+        self._delivering = False
+        # ends
+        self._closing = False      # the server closed (the client reads what is left, then EOF)
+        self._reset = False        # the server aborted: the client sees a reset
+        self._client_gone = False  # the client closed or aborted
+        self._lost = False
+
+    # -- asyncio.Transport, as the protocol uses it ---------------------------------------------------
+    def get_extra_info(self, name: str, default: Any = None) -> Any:  # noqa: D102
+        return self._extra.get(name, default)
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:  # noqa: D102
+        self._high = 1 << 16 if high is None else high
+        self._low = self._high // 4 if low is None else low
+
+    def get_write_buffer_size(self) -> int:  # noqa: D102
+        return self._out_size
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:  # noqa: D102
+        if self._closing or self._lost:
+            return
+        if self._client_gone:
+            self._lose(ConnectionResetError("the client closed the connection"))
+            return
+        if not data:
+            return
+        self._outbox.append(bytes(data))
+        self._out_size += len(data)
+        _wake(self._client_waiter)
+        if not self._protocol_paused and self._out_size > self._high:
+            self._protocol_paused = True
+            self._context.run(self.protocol.pause_writing)
+
+    def writelines(self, list_of_data: Any) -> None:  # noqa: D102
+        self.write(b"".join(list_of_data))
+
+    def can_write_eof(self) -> bool:  # noqa: D102
+        return False
+
+    def is_closing(self) -> bool:  # noqa: D102
+        return self._closing or self._lost
+
+    def close(self) -> None:  # noqa: D102
+        if self._closing:
+            return
+        self._closing = True
+        _wake(self._client_waiter)
+        self.loop.call_soon(self._lose, None)
+
+    def abort(self) -> None:  # noqa: D102
+        self._reset = True
+        self._outbox.clear()
+        self._out_size = 0
+        self.close()
+
+    def pause_reading(self) -> None:  # noqa: D102
+        self._reading = False
+
+    def resume_reading(self) -> None:  # noqa: D102
+        if not self._reading:
+            self._reading = True
+            self._schedule_delivery()
+
+    def is_reading(self) -> bool:  # noqa: D102
+        return self._reading and not self._closing
+
+    # -- delivery to the protocol ---------------------------------------------------------------------
+    def _schedule_delivery(self) -> None:
+        if not self._delivering:
+            self._delivering = True
+            self.loop.call_soon(self._deliver, context=self._context)
+
+    def _deliver(self) -> None:
+        self._delivering = False
+        protocol = self.protocol
+        while self._inbox and self._reading and not self._lost:
+            data = self._inbox.popleft()
+            self._in_size -= len(data)
+            protocol.data_received(data)
+        if not self._inbox and self._in_eof and not self._lost and not self._closing:
+            self._in_eof = False
+            if not protocol.eof_received():
+                self.close()
+        if self._in_size < PIPE_LIMIT:
+            _wake(self._send_waiter)
+
+    def _lose(self, exc: Exception | None) -> None:
+        if self._lost:
+            return
+        self._lost = True
+        _wake(self._client_waiter)
+        _wake(self._send_waiter)
+        self._context.run(self.protocol.connection_lost, exc)
+
+
+class MemoryStream:
+    """The client's end of an in-memory connection (a `ByteStream`)."""
+
+    def __init__(self, transport: MemoryTransport) -> None:
+        self.transport = transport
+
+    @property
+    def local_port(self) -> int:
+        """The port the server believes this client has."""
+        return int(self.transport.get_extra_info("peername")[1])
+
+    async def send(self, data: bytes) -> None:  # noqa: D102
+        t = self.transport
+        while True:
+            if t._lost or t._client_gone or t._reset:
+                raise ConnectionResetError("the server closed the connection")
+            if t._in_size < PIPE_LIMIT:
+                break
+            t._send_waiter = t.loop.create_future()
+            await t._send_waiter
+        if data:
+            t._inbox.append(bytes(data))
+            t._in_size += len(data)
+            t._schedule_delivery()
+
+    async def receive(self) -> bytes:  # noqa: D102
+        t = self.transport
+        while not t._outbox:
+            if t._reset:
+                raise ConnectionResetError("the server reset the connection")
+            if t._closing or t._lost:
+                return b""
+            t._client_waiter = t.loop.create_future()
+            try:
+                await t._client_waiter
+            finally:
+                t._client_waiter = None
+        data = t._outbox.popleft()
+        t._out_size -= len(data)
+        if t._protocol_paused and t._out_size <= t._low:
+            t._protocol_paused = False
+            t._context.run(t.protocol.resume_writing)
+        return data
+
+    def send_eof(self) -> None:  # noqa: D102
+        t = self.transport
+        if not t._in_eof and not t._lost:
+            t._in_eof = True
+            t._schedule_delivery()
+
+    def close(self) -> None:  # noqa: D102
+        t = self.transport
+        if t._client_gone:
+            return
+        self.send_eof()
+        t._client_gone = True
+
+    def abort(self) -> None:  # noqa: D102
+        t = self.transport
+        t._client_gone = True
+        t._inbox.clear()
+        t._in_size = 0
+        t.loop.call_soon(t._lose, ConnectionResetError("the client reset the connection"))
+
+
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
+class InProcessServer:
+    """The app served by the real `HttpProtocol` on the running loop, connections made in memory.
+
+    ``await start()`` runs the startup listeners, ``await stop()`` a graceful shutdown and the shutdown
+    listeners, as `necktie_server.Server` does for a socket.
+    """
+
+    def __init__(self, app: Necktie, *, access_log: bool | None = None) -> None:
+        self.app = app
+        self.access_log = app.config.ACCESS_LOG if access_log is None else access_log
+        self.state: ServerState | None = None
+
+    @property
+    def started(self) -> bool:
+        """True between ``start()`` and ``stop()``."""
+        return self.state is not None and not self.state.stopping
+
+    async def start(self) -> None:
+        """Run the ``before_server_start`` and ``after_server_start`` listeners."""
+        loop = asyncio.get_running_loop()
+        app = self.app
+        app.finalize()
+        self.state = ServerState(app, ServerSettings.from_config(app.config), loop,
+                                 access_log=access_logger() if self.access_log else None)
+        await app.dispatch("before_server_start", loop)
+        await app.dispatch("after_server_start", loop)
+
+    def connect(self) -> MemoryStream:
+        """A new connection to the protocol (on the server's loop)."""
+        state = self.state
+        if state is None or state.stopping:
+            raise RuntimeError("the in-process server is not running")
+        context = contextvars.Context()
+        protocol = context.run(HttpProtocol, state)
+        transport = MemoryTransport(state.loop, protocol, ("127.0.0.1", next(_ports)))
+        context.run(protocol.connection_made, transport)
+        return MemoryStream(transport)
+
+    async def stop(self) -> None:
+        """Let in-flight requests finish (``GRACEFUL_SHUTDOWN_TIMEOUT``), then run the shutdown listeners."""
+        state = self.state
+        if state is None or state.stopping:
+            return
+        await self.app.dispatch("before_server_stop", state.loop)
+        state.stopping = True
+        for conn in list(state.connections):
+            conn.shutdown()
+        deadline = state.loop.time() + self.app.config.GRACEFUL_SHUTDOWN_TIMEOUT
+        while state.connections and state.loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        for conn in list(state.connections):
+            if conn.transport is not None:
+                conn.transport.abort()
+        await asyncio.sleep(0)
+        await self.app.dispatch("after_server_stop", state.loop)

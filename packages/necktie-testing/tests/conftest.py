@@ -1,0 +1,3 @@
+"""Fixtures for necktie-testing's own tests."""
+
+pytest_plugins = ["pytester"]
