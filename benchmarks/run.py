@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -294,9 +295,57 @@ LIVE_SERVERS: list[Server] = []
 
 
 def free_port() -> int:
+    """A port that is free now, taken below the kernel's ephemeral range so that no outgoing
+    connection (ours or anyone else's) can grab it before the server binds it."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    top = max(low, 12000)
+    for _ in range(200):
+        port = random.randrange(10000, top)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
+
+
+def listening_inodes(port: int) -> set[str]:
+    """Socket inodes listening on HOST:port (from /proc/net/tcp)."""
+    want = f"{socket.htonl(0x7F000001):08X}:{port:04X}"  # 127.0.0.1 in /proc's byte order
+    inodes = set()
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if fields[1] == want and fields[3] == "0A":  # 0A = LISTEN
+                    inodes.add(fields[9])
+    except (OSError, StopIteration, IndexError):
+        pass
+    return inodes
+
+
+def owns_port(pids: list[int], port: int) -> bool:
+    """Whether one of *pids* holds the listening socket on *port* (not some other program)."""
+    inodes = listening_inodes(port)
+    for p in pids:
+        try:
+            for fd in os.listdir(f"/proc/{p}/fd"):
+                try:
+                    link = os.readlink(f"/proc/{p}/fd/{fd}")
+                except OSError:
+                    continue
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    return True
+        except OSError:
+            pass
+    return False
 
 
 def server_env(port: int, routes: int) -> dict[str, str]:
@@ -353,6 +402,17 @@ class Server:
         self.startup_s = float("nan")
 
     def start(self, timeout: float) -> None:
+        for attempt in range(3):
+            try:
+                return self._start(timeout)
+            except ServerError as exc:
+                if attempt == 2 or "address already in use" not in str(exc).lower():
+                    raise
+                log(f"{self.peer.label}: port {self.port} was taken meanwhile; retrying on another")
+                self.stop()
+                self.port = free_port()
+
+    def _start(self, timeout: float) -> None:
         cmd = pinned(SERVER_CPU, [str(VENV_PY), str(APPS / self.peer.app), HOST, str(self.port)])
         self._log = open(self.log_path, "wb")
         t0 = time.perf_counter()
@@ -369,6 +429,9 @@ class Server:
             try:
                 status, _ = http_get(self.port, "/hello", timeout=2.0)
                 if status == 200:
+                    if not owns_port(self.pids(), self.port):
+                        raise ServerError(f"another program answers on port {self.port}: "
+                                          "address already in use")
                     break
             except OSError:
                 pass
@@ -439,17 +502,28 @@ def parse_ms(value: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
-def run_wrk(wrk: str, port: int, path: str, duration: int) -> dict:
+CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def run_wrk(wrk: str, port: int, path: str, duration: int, pids: list[int] | None = None) -> dict:
+    """One wrk run; with *pids*, also the server's CPU time per request and how busy its core was."""
     url = f"http://{HOST}:{port}{path}"
     cmd = pinned(CLIENT_CPU, [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency",
                               "--timeout", "5s", url])
+    ticks0, t0 = (cpu_ticks(pids) if pids else 0), time.perf_counter()
     r = run_cmd(cmd, timeout=duration + 30)
+    ticks1, t1 = (cpu_ticks(pids) if pids else 0), time.perf_counter()
     out = r.stdout
     m = re.search(r"Requests/sec:\s*([\d.]+)", out)
     if r.returncode != 0 or not m:
         raise RuntimeError(f"wrk failed ({r.returncode}): {out[-400:]} {r.stderr[-400:]}")
     p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M)
     result = {"rps": float(m.group(1)), "p99_ms": parse_ms(p99.group(1)) if p99 else float("nan")}
+    total = re.search(r"(\d+) requests in", out)
+    if pids and total and int(total.group(1)):
+        cpu_s = (ticks1 - ticks0) / CLK_TCK
+        result["cpu_us_per_req"] = cpu_s * 1e6 / int(total.group(1))
+        result["busy_pct"] = 100.0 * cpu_s / (t1 - t0)
     errors = []
     sock = re.search(r"Socket errors:(.*)", out)
     if sock:
@@ -632,19 +706,25 @@ def bench_peer(peer: Peer, s: Settings, wrk: str, results: Results, tag: str) ->
         except Exception as exc:
             results.note(f"{peer.label}: idle-connection test failed: {exc}")
         # 2. requests/s and p99 with wrk
+        busy: list[float] = []
         for name, path in (("hello", "/hello"), ("json", "/json"), ("user", "/user/123")):
             if not server.alive():
                 break
             try:
                 if s.warmup:
                     run_wrk(wrk, server.port, path, s.warmup)
-                w = run_wrk(wrk, server.port, path, s.duration)
+                w = run_wrk(wrk, server.port, path, s.duration, server.pids())
                 results.add(peer.key, f"{name}_rps", w["rps"])
                 results.add(peer.key, f"{name}_p99_ms", w["p99_ms"])
+                if "cpu_us_per_req" in w:
+                    results.add(peer.key, f"{name}_cpu_us", w["cpu_us_per_req"])
+                    busy.append(w["busy_pct"])
                 for e in w["errors"]:
                     results.note(f"{peer.label}: wrk GET {path}: {e}")
             except Exception as exc:
                 results.note(f"{peer.label}: wrk GET {path} failed: {exc}")
+        if busy:
+            results.add(peer.key, "busy_pct", statistics.mean(busy))
         # 3. throughput: streamed download, uploads with Content-Length and chunked
         timeout = s.transfer_timeout()
         bound = s.transfer_mib * MIB / (timeout - 3.0) / 1e9
@@ -657,6 +737,7 @@ def bench_peer(peer: Peer, s: Settings, wrk: str, results: Results, tag: str) ->
                 what = {"download": "download", "upload_cl": "upload (Content-Length)",
                         "upload_chunked": "upload (chunked)"}[kind]
                 try:
+                    ticks0 = cpu_ticks(server.pids())
                     if kind == "download":
                         r = run_client(["download", str(server.port), str(s.transfer_mib)], timeout=timeout)
                         if not r.get("chunked"):
@@ -667,6 +748,8 @@ def bench_peer(peer: Peer, s: Settings, wrk: str, results: Results, tag: str) ->
                         results.add(peer.key, f"{kind}_peak_rss_mib", r["peak_rss_mib"])
                         results.add(peer.key, f"{kind}_rss_growth_mib", r["rss_growth_mib"])
                     results.add(peer.key, metric, r["gbps"])
+                    cpu_s = (cpu_ticks(server.pids()) - ticks0) / CLK_TCK
+                    results.add(peer.key, f"{kind}_cpu_s_per_gb", cpu_s / (s.transfer_mib * MIB / 1e9))
                 except TransferTimeout as exc:
                     results.add_bound(peer.key, metric, bound)
                     wait_until_idle(server)
@@ -675,7 +758,8 @@ def bench_peer(peer: Peer, s: Settings, wrk: str, results: Results, tag: str) ->
                 except Exception as exc:
                     results.note(f"{peer.label}: {what} failed: {exc}")
         if not server.alive():
-            results.note(f"{peer.label}: server died during the run:\n{server.log_tail(15)}")
+            results.note(f"{peer.label}: server died during the run (exit code "
+                         f"{server.proc.returncode}):\n{server.log_tail(15)}")
     finally:
         server.stop()
 
@@ -691,9 +775,11 @@ def bench_routes(routes: int, s: Settings, wrk: str, results: Results, tag: str)
             results.note(f"Necktie with {routes} routes: GET /user/123 -> {status} {body[:80]!r}")
         if s.warmup:
             run_wrk(wrk, server.port, "/user/123", s.warmup)
-        w = run_wrk(wrk, server.port, "/user/123", s.duration)
+        w = run_wrk(wrk, server.port, "/user/123", s.duration, server.pids())
         results.add("routes", f"{routes}_rps", w["rps"])
         results.add("routes", f"{routes}_p99_ms", w["p99_ms"])
+        if "cpu_us_per_req" in w:
+            results.add("routes", f"{routes}_cpu_us", w["cpu_us_per_req"])
         for e in w["errors"]:
             results.note(f"Necktie with {routes} routes: wrk: {e}")
     finally:
@@ -737,12 +823,19 @@ METRICS = [
     ("hello_rps", "GET /hello", "req/s", True, 0),
     ("json_rps", "GET /json", "req/s", True, 0),
     ("user_rps", "GET /user/123 (after 1,000 routes)", "req/s", True, 0),
+    ("hello_cpu_us", "GET /hello server CPU time per request", "µs", False, 1),
+    ("json_cpu_us", "GET /json server CPU time per request", "µs", False, 1),
+    ("user_cpu_us", "GET /user/123 server CPU time per request", "µs", False, 1),
+    ("busy_pct", "Server core busy during the wrk runs", "%", True, 0),
     ("hello_p99_ms", "GET /hello p99 latency", "ms", False, 2),
     ("json_p99_ms", "GET /json p99 latency", "ms", False, 2),
     ("user_p99_ms", "GET /user/123 p99 latency", "ms", False, 2),
     ("download_gbps", "Streamed download (64 KiB writes, chunked)", "GB/s", True, 2),
     ("upload_cl_gbps", "Streamed upload, Content-Length", "GB/s", True, 2),
     ("upload_chunked_gbps", "Streamed upload, chunked", "GB/s", True, 2),
+    ("download_cpu_s_per_gb", "Download: server CPU time per GB", "s", False, 3),
+    ("upload_cl_cpu_s_per_gb", "Upload with Content-Length: server CPU time per GB", "s", False, 3),
+    ("upload_chunked_cpu_s_per_gb", "Chunked upload: server CPU time per GB", "s", False, 3),
     ("upload_cl_peak_rss_mib", "Peak server RSS during the Content-Length upload", "MiB", False, 1),
     ("upload_cl_rss_growth_mib", "RSS growth during the Content-Length upload", "MiB", False, 1),
     ("upload_chunked_rss_growth_mib", "RSS growth during the chunked upload", "MiB", False, 1),
@@ -918,16 +1011,17 @@ def render(results: Results, s: Settings, peers: list[Peer], wrk: str, command: 
 
     if results.values.get("routes"):
         w("## Route-count scaling (Necktie, GET /user/123 registered after N routes)\n")
-        w("| routes | req/s median | min–max | ÷ 10 routes | p99 ms | start-up s |")
-        w("|---:|---:|---:|---:|---:|---:|")
+        w("| routes | req/s median | min–max | ÷ 10 routes | CPU µs/request | p99 ms | start-up s |")
+        w("|---:|---:|---:|---:|---:|---:|---:|")
         base = med(results.get("routes", f"{s.route_counts[0]}_rps"))
         for rc in s.route_counts:
             vals = results.get("routes", f"{rc}_rps")
             if not vals:
-                w(f"| {rc:,} | n/a | | | | |")
+                w(f"| {rc:,} | n/a | | | | | |")
                 continue
             m = statistics.median(vals)
             w(f"| {rc:,} | {fmt(m, 0)} | {fmt(min(vals), 0)}–{fmt(max(vals), 0)} | {ratio(m, base)} | "
+              f"{fmt(med(results.get('routes', f'{rc}_cpu_us')), 1)} | "
               f"{fmt(med(results.get('routes', f'{rc}_p99_ms')), 2)} | "
               f"{fmt(med(results.get('routes', f'{rc}_startup_s')), 2)} |")
         w("")
