@@ -48,6 +48,7 @@ class Necktie(Registry):
         self._finalized = False
         self._response_timeout = 0.0
         self._watchdogs: dict[asyncio.AbstractEventLoop, Watchdog] = {}
+        self._last_watchdog: tuple[asyncio.AbstractEventLoop, Watchdog] | None = None
 
     def __repr__(self) -> str:
         return f"Necktie(name={self.name!r})"
@@ -124,6 +125,7 @@ class Necktie(Registry):
             route.response_middleware = tuple(reversed(bp_resp)) + app_resp
         self._response_timeout = self.config.RESPONSE_TIMEOUT
         self._watchdogs = {}
+        self._last_watchdog = None
         self._finalized = True
 
     async def dispatch(self, event: str, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -174,48 +176,38 @@ class Necktie(Registry):
         set ``request.body`` first; otherwise the body is read here from ``request.stream``.
         """
         route = request.route
-        response: Any = None
+        watchdog = self._watchdog()
+        task = None
+        if watchdog is not None:
+            task = asyncio.current_task()
+            watchdog.watch(task)  # type: ignore[arg-type]
         try:
-            if route is None:
-                request_mw, response_mw = self._app_chains
-            else:
-                request_mw, response_mw = route.request_middleware, route.response_middleware
-            watchdog = self._watchdog()
-            if watchdog is None:
-                response = await self._respond(request, route, request_mw)
-            else:
-                task = asyncio.current_task()
-                watchdog.watch(task)  # type: ignore[arg-type]
-                try:
-                    response = await self._respond(request, route, request_mw)
-                except asyncio.CancelledError:
-                    if watchdog.expired(task) and task.uncancel() == 0:  # type: ignore[arg-type, union-attr]
-                        raise ServiceUnavailable("Response Timeout") from None
-                    raise
-                finally:
-                    watchdog.unwatch(task)  # type: ignore[arg-type]
+            response = await self._respond(request, route)
+        except asyncio.CancelledError:
+            if task is None or not watchdog.expired(task) or task.uncancel():  # type: ignore[union-attr]
+                sink.abort()  # the client went away, or someone else cancelled us: no answer is coming
+                raise
+            response = await self._error_response(request, ServiceUnavailable("Response Timeout"))
         except Exception as exc:
             response = await self._error_response(request, exc)
-            if route is None:
-                response_mw = self._app_chains[1]
-        try:
-            for mw in response_mw:
-                result = mw(request, response)
-                if inspect.isawaitable(result):
-                    result = await result
-                if result is not None:
-                    response = result
-        except Exception as exc:
-            response = await self._error_response(request, exc)
-        await self._send(request, response, sink)
+        finally:
+            if task is not None:
+                watchdog.unwatch(task)  # type: ignore[union-attr, arg-type]
+        response_mw = self._app_chains[1] if route is None else route.response_middleware
+        if response_mw:
+            response = await self._run_response_middleware(request, response, response_mw)
+        if type(response) is HTTPResponse:
+            await sink.send(response, response.body)
+        else:
+            await self._send(request, response, sink)
 
-    async def _respond(self, request: Request, route: Route | None,
-                       request_mw: tuple[Callable[..., Any], ...]) -> BaseHTTPResponse:
+    async def _respond(self, request: Request, route: Route | None) -> BaseHTTPResponse:
         stream = request.stream
         if route is not None and not route.stream and stream is not None:
             # A carrier that did not buffer the body: read it before request middleware, which may use it.
             request.body = await stream.read()
             request.stream = None
+        request_mw = self._app_chains[0] if route is None else route.request_middleware
         for mw in request_mw:
             result = mw(request)
             if inspect.isawaitable(result):
@@ -232,6 +224,19 @@ class Necktie(Registry):
                 f"Invalid response type {response!r} (need HTTPResponse)" if response is not None
                 else "No response returned by the handler"
             )
+        return response
+
+    async def _run_response_middleware(self, request: Request, response: BaseHTTPResponse,
+                                       chain: tuple[Callable[..., Any], ...]) -> BaseHTTPResponse:
+        try:
+            for mw in chain:
+                result = mw(request, response)
+                if inspect.isawaitable(result):
+                    result = await result
+                if result is not None:
+                    response = result
+        except Exception as exc:
+            response = await self._error_response(request, exc)
         return response
 
     async def _error_response(self, request: Request, exc: Exception) -> BaseHTTPResponse:
@@ -275,6 +280,9 @@ class Necktie(Registry):
         response._sink = sink
         try:
             await response.streaming_fn(response)
+        except asyncio.CancelledError:
+            sink.abort()
+            raise
         except Exception as exc:
             if not (isinstance(exc, NecktieException) and exc.quiet):
                 error_logger.error("Exception while streaming the response of %r",
@@ -287,13 +295,16 @@ class Necktie(Registry):
 
     def _watchdog(self) -> Watchdog | None:
         """The `Watchdog` enforcing ``RESPONSE_TIMEOUT`` on this loop (None when the timeout is off)."""
-        timeout = self._response_timeout
-        if not timeout:
+        if not self._response_timeout:
             return None
         loop = asyncio.get_running_loop()
+        last = self._last_watchdog
+        if last is not None and last[0] is loop:
+            return last[1]
         watchdog = self._watchdogs.get(loop)
         if watchdog is None:
-            watchdog = self._watchdogs[loop] = Watchdog(loop, timeout)
+            watchdog = self._watchdogs[loop] = Watchdog(loop, self._response_timeout)
+        self._last_watchdog = (loop, watchdog)
         return watchdog
 
     def make_stream(self, request: Request, source: Any) -> RequestStream:

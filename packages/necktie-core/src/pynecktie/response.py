@@ -104,8 +104,10 @@ class HTTPResponse(BaseHTTPResponse):
         headers: HeadersLike = None,
         content_type: str | None = None,
     ) -> None:
-        super().__init__(status, headers, content_type)
-        self.body = b"" if body is None else to_bytes(body)
+        self.status = status
+        self._headers = headers if headers is None or isinstance(headers, Headers) else Headers(headers)
+        self.content_type = content_type
+        self.body = body if type(body) is bytes else (b"" if body is None else to_bytes(body))
 
 
 class StreamingHTTPResponse(BaseHTTPResponse):

@@ -51,5 +51,6 @@ class ResponseSink(Protocol):
         ...
 
     def abort(self) -> None:
-        """Give up on a response whose head is already sent: close without ending the body."""
+        """Give up on the response: close the connection without ending the body, or without any
+        response when none was started (the handler was cancelled). Does nothing once the response ended."""
         ...

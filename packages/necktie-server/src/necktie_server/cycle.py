@@ -64,29 +64,27 @@ class _Drain:
 class Cycle:
     """A request's progress through the server and the sink its response goes to."""
 
-    __slots__ = ("protocol", "request", "buffer", "parts", "received", "limit", "complete", "expect_continue",
-                 "keep_alive", "task", "stage", "framing", "remaining", "sent", "error", "is_head",
-                 "status", "reply", "__weakref__")
+    # Class-level defaults: a cycle only stores what differs for it, so creating one per request is cheap.
+    buffer: BodyBuffer | None = None
+    parts: list[bytes] | None = None
+    received = 0
+    limit: int | None = None
+    complete = False
+    expect_continue = False
+    task: asyncio.Task[None] | None = None
+    stage = Stage.IDLE
+    framing = Framing.NONE
+    remaining = 0
+    sent = 0
+    error: BaseException | None = None
+    status = 0
+    reply: HTTPResponse | None = None  # a canned answer the server gives itself (OPTIONS *)
 
     def __init__(self, protocol: HttpProtocol, request: Request | None, keep_alive: bool) -> None:
         self.protocol = protocol
         self.request = request
-        self.buffer: BodyBuffer | None = None
-        self.parts: list[bytes] = []
-        self.received = 0
-        self.limit: int | None = None
-        self.complete = False
-        self.expect_continue = False
         self.keep_alive = keep_alive
-        self.task: asyncio.Task[None] | None = None
-        self.stage = Stage.IDLE
-        self.framing = Framing.NONE
-        self.remaining = 0
-        self.sent = 0
-        self.error: BaseException | None = None
         self.is_head = request is not None and request.method == "HEAD"
-        self.status = 0
-        self.reply: HTTPResponse | None = None  # a canned answer the server gives itself (OPTIONS *)
 
     # -- ResponseSink ---------------------------------------------------------------------------------
     @property
@@ -95,13 +93,16 @@ class Cycle:
         return self.stage is not Stage.IDLE
 
     def _connection_line(self) -> str:
-        protocol = self.protocol
-        if not self.keep_alive or protocol.closing:
+        return self._connection_bytes().decode("latin-1")
+
+    def _connection_bytes(self) -> bytes:
+        """The end of the head: whether the connection stays open, decided now."""
+        if not self.keep_alive or self.protocol.closing:
             self.keep_alive = False
-            return "connection: close\r\n\r\n"
+            return b"connection: close\r\n\r\n"
         if self.request is not None and self.request.version == "1.0":
-            return "connection: keep-alive\r\n\r\n"
-        return "\r\n"
+            return b"connection: keep-alive\r\n\r\n"
+        return b"\r\n"
 
     async def send(self, response: BaseHTTPResponse, body: bytes) -> None:
         """Send a complete response in one write."""
@@ -152,8 +153,7 @@ class Cycle:
         except ValueError as exc:
             self._invalid_response(exc)
             return
-        connection = self._connection_line().encode("latin-1")
-        head = b"%s%d\r\ndate: %s\r\n%s" % (prefix, len(body), h1.http_date_bytes(), connection)
+        head = b"%s%d\r\ndate: %s\r\n%s" % (prefix, len(body), h1.http_date_bytes(), self._connection_bytes())
         self.status = status
         self.sent = len(body)
         if len(body) < 16384:

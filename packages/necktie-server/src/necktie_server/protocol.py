@@ -363,7 +363,8 @@ class HttpProtocol(asyncio.Protocol):
         # Trailers of a chunked body go to a list of their own, never into the request's headers.
         self._headers = []
         keep_alive = self.settings.keep_alive and parser.should_keep_alive() and not self.state.stopping
-        request = Request(self.app, method.decode("ascii"), target, version, headers, self.conn_info)
+        request = Request(self.app, _METHODS.get(method) or method.decode("ascii"), target, version, headers,
+                          self.conn_info)
         cycle = Cycle(self, request, keep_alive)
         max_requests = self.settings.keep_alive_max_requests
         self.requests_started += 1
@@ -423,7 +424,10 @@ class HttpProtocol(asyncio.Protocol):
             cycle.received += len(body)
             if cycle.limit is not None and cycle.received > cycle.limit:
                 raise PayloadTooLarge(f"Request body exceeds the limit of {cycle.limit} bytes")
-            cycle.parts.append(body)
+            if cycle.parts is None:
+                cycle.parts = [body]
+            else:
+                cycle.parts.append(body)
 
     def on_message_complete(self) -> None:  # noqa: D102
         cycle = self.parsing
@@ -436,8 +440,9 @@ class HttpProtocol(asyncio.Protocol):
             cycle.buffer.finish()
         else:
             parts = cycle.parts
-            cycle.request.body = parts[0] if len(parts) == 1 else b"".join(parts)  # type: ignore[union-attr]
-            cycle.parts = []
+            if parts is not None:
+                cycle.request.body = parts[0] if len(parts) == 1 else b"".join(parts)  # type: ignore[union-attr]
+                cycle.parts = None
         self.deadline.disarm()
         if cycle.task is None and self.cycles[0] is cycle:
             self._activate()
@@ -462,23 +467,11 @@ class HttpProtocol(asyncio.Protocol):
         if cycle.reply is not None:
             cycle.send_now(cycle.reply, b"")
             return
-        cycle.task = self.loop.create_task(self._run(cycle), context=self._context.copy())
-
-    async def _run(self, cycle: Cycle) -> None:
-        try:
-            await self.app.handle(cycle.request, cycle)  # type: ignore[arg-type]
-        except asyncio.CancelledError:
-            if cycle.stage is Stage.STREAMING:
-                cycle.abort()
-            raise
-        except BaseException as exc:  # pragma: no cover - handle() answers every Exception itself
-            error_logger.exception("Unhandled error in the request pipeline", exc_info=exc)
-            raise
-        finally:
-            if cycle.stage is Stage.IDLE and not self.closed:
-                cycle.send_now(render_error(cycle.request, RuntimeError("no response"), False), b"")
-            elif cycle.stage is Stage.STREAMING:
-                cycle.abort()
+        # A task of its own, with a fresh copy of the connection's context: nothing a handler sets in its
+        # context is seen by the next request on this connection.
+        cycle.task = self.loop.create_task(
+            self.app.handle(cycle.request, cycle), context=self._context.copy()  # type: ignore[arg-type]
+        )
 
     def response_done(self, cycle: Cycle, abort: bool = False) -> None:
         """A response is complete (or abandoned): go on with the next request, or close."""
@@ -581,4 +574,5 @@ def cycle_continue(cycle: Cycle) -> Any:
 
 
 _FRAMING_HEADERS = frozenset({b"host", b"content-length", b"transfer-encoding", b"expect"})
+_METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
 _SPECIAL_LENGTHS = frozenset(len(name) for name in _FRAMING_HEADERS)
