@@ -77,6 +77,56 @@ def test_fixtures_work_in_a_fresh_project(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=4)
 
 
+MEMORY_PROJECT = '''
+import pytest
+from pynecktie import Necktie
+from pynecktie.response import text
+
+EVENTS = []
+
+
+@pytest.fixture
+def app():
+    app = Necktie("fresh_memory")
+
+    @app.listener("after_server_start")
+    def started(app):
+        EVENTS.append("start")
+
+    @app.listener("after_server_stop")
+    def stopped(app):
+        EVENTS.append("stop")
+
+    @app.get("/")
+    async def index(request):
+        return text(request.ip)
+
+    return app
+
+
+@pytest.mark.necktie(mode="memory")
+def test_memory(necktie_client):
+    assert necktie_client.mode == "memory"
+    assert necktie_client.get("/").text == "127.0.0.1"
+    assert EVENTS == ["start"]
+
+
+def test_live_by_default(necktie_client, necktie_server):
+    assert necktie_client.mode == "live" and necktie_client.live is necktie_server
+    assert necktie_client.get("/").text == "127.0.0.1"
+
+
+def test_listeners_ran_around_each_function_scoped_app():
+    assert EVENTS == ["start", "stop", "start", "stop"]
+'''
+
+
+def test_memory_mode_marker_and_function_scoped_app(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_fresh_memory=MEMORY_PROJECT)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "-q")
+    result.assert_outcomes(passed=3)
+
+
 def test_the_plugin_is_registered_by_its_entry_point() -> None:
     from importlib.metadata import entry_points
 

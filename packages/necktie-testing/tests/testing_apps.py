@@ -91,6 +91,27 @@ def make_app(probe: Probe) -> Necktie:
             raise KeyError("mid-stream")
         return stream(body)
 
+    @app.post("/sink", stream=True)
+    async def sink(request):
+        try:
+            while (chunk := await request.stream.get()) is not None:
+                probe.chunks.append(chunk)
+        except BaseException as exc:
+            probe.events.append(f"body:{type(exc).__name__}")
+            raise
+        return text(str(sum(map(len, probe.chunks))))
+
+    @app.get("/until-gone")
+    async def until_gone(request):
+        async def body(response):
+            try:
+                await response.write("tick")
+                await wait_for(probe.release)
+            except BaseException as exc:
+                probe.events.append(f"stream:{type(exc).__name__}")
+                raise
+        return stream(body)
+
     @app.get("/stall")
     async def stall(request):
         await wait_for(probe.release)

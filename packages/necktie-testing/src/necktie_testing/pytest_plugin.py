@@ -2,7 +2,9 @@
 
 - ``necktie_server``: a `LiveServer` for ``app``, started once and shared for as long as the ``app``
   fixture's value lives (define ``app`` with ``scope="module"`` or ``"session"`` to share it widely).
-- ``necktie_client``: a started `TestClient` on that server (one per test).
+- ``necktie_client``: a started `TestClient` on that server (one per test). With the ini option
+  ``necktie_mode = memory`` or the marker ``@pytest.mark.necktie(mode="memory")`` it is an in-process
+  client instead, started (listeners included) for the test alone.
 - ``async_necktie_client``: an `AsyncTestClient` on that server for async tests (pytest-asyncio or anyio);
   its connections are opened on the test's own loop.
 """
@@ -44,6 +46,24 @@ def _add_finalizer(request: pytest.FixtureRequest, scope: str, fn: Callable[[], 
     node.addfinalizer(fn)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:  # noqa: D103
+    parser.addini("necktie_mode", "how necktie_client serves the app: live (a real server) or memory",
+                  default="live")
+
+
+def pytest_configure(config: pytest.Config) -> None:  # noqa: D103
+    config.addinivalue_line("markers", "necktie(mode): 'live' or 'memory' for this test's necktie_client")
+
+
+def _mode(request: pytest.FixtureRequest) -> str:
+    marker = request.node.get_closest_marker("necktie")
+    mode = marker.kwargs.get("mode") if marker is not None else None
+    mode = mode or request.config.getini("necktie_mode") or "live"
+    if mode not in ("live", "memory"):
+        raise pytest.UsageError(f"necktie mode must be 'live' or 'memory', not {mode!r}")
+    return str(mode)
+
+
 @pytest.fixture
 def necktie_server(request: pytest.FixtureRequest) -> LiveServer:
     """A started `LiveServer` for the ``app`` fixture, reused while that fixture's value lives."""
@@ -66,9 +86,14 @@ def necktie_server(request: pytest.FixtureRequest) -> LiveServer:
 
 
 @pytest.fixture
-def necktie_client(necktie_server: LiveServer) -> Iterator[TestClient]:
-    """A started `TestClient` talking to ``necktie_server``; closed after the test."""
-    with TestClient(necktie_server.app, server=necktie_server) as client:
+def necktie_client(request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    """A started `TestClient` talking to ``necktie_server`` (or in memory); closed after the test."""
+    if _mode(request) == "memory":
+        client = TestClient(request.getfixturevalue("app"), mode="memory")
+    else:
+        server: LiveServer = request.getfixturevalue("necktie_server")
+        client = TestClient(server.app, server=server)
+    with client:
         yield client
 
 
