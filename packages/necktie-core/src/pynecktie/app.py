@@ -9,6 +9,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+from . import files
 from .asgi import run_asgi
 from .blueprints import Blueprint, BlueprintGroup
 from .config import Config
@@ -16,7 +17,7 @@ from .errorpages import render_error
 from .exceptions import NecktieException, NotFound, ServerError, ServiceUnavailable
 from .registry import Registry, RouteSpec
 from .request import Request, RequestStream
-from .response import BaseHTTPResponse, HTTPResponse, StreamingHTTPResponse
+from .response import BaseHTTPResponse, FileResponse, HTTPResponse, StreamingHTTPResponse
 from .routing import Route, Router
 from .seam import ResponseSink
 from .watchdog import Watchdog
@@ -62,17 +63,23 @@ class Necktie(Registry):
     def _register_route(self, spec: RouteSpec, blueprint: Blueprint | None = None) -> None:
         uri = spec.uri
         if spec.version is not None:
-            uri = f"/v{str(spec.version).lstrip('v')}" + uri
+            version = str(spec.version).strip("/").lstrip("v")
+            prefix = spec.version_prefix.rstrip("/")
+            uri = f"{prefix}{version}{uri}" if prefix.endswith("v") else f"{prefix}/{version}{uri}"
         strict = spec.strict_slashes if spec.strict_slashes is not None else self.strict_slashes
-        name = spec.name or getattr(spec.handler, "__name__", "handler")
-        if name in self.router.names and self.router.names[name].path != uri:
-            name = f"{name}@{uri}"
-        route = Route(
-            path=uri, methods=spec.methods, handler=spec.handler, name=name, stream=spec.stream,
-            max_body_size=spec.max_body_size, strict_slashes=strict, host=spec.host, blueprint=blueprint,
-            websocket=spec.websocket, ctx=dict(spec.extra),
-        )
-        self.router.add(route)
+        base_name = spec.name or getattr(spec.handler, "__name__", "handler")
+        hosts = spec.host if isinstance(spec.host, (list, tuple, set, frozenset)) else [spec.host]
+        for host in hosts:
+            name = base_name
+            existing = self.router.names.get(name)
+            if existing is not None and (existing.path != uri or existing.host != (host.lower() if host else None)):
+                name = f"{base_name}@{host}{uri}" if host else f"{base_name}@{uri}"
+            route = Route(
+                path=uri, methods=spec.methods, handler=spec.handler, name=name, stream=spec.stream,
+                max_body_size=spec.max_body_size, strict_slashes=strict, host=host, blueprint=blueprint,
+                websocket=spec.websocket, ctx=dict(spec.extra),
+            )
+            self.router.add(route)
         self._finalized = False
 
     def _register_middleware(self, middleware: Callable[..., Any], attach_to: str) -> None:
@@ -109,6 +116,8 @@ class Necktie(Registry):
 
     def url_for(self, name: str, **params: Any) -> str:
         """The path of the route called *name* (``handler`` or ``blueprint.handler``) with *params* filled in."""
+        if params.get("_external") and "_server" not in params and self.config.SERVER_NAME:
+            params["_server"] = self.config.SERVER_NAME
         return self.router.url_for(name, **params)
 
     # -- lifecycle ------------------------------------------------------------------------------------
@@ -116,7 +125,7 @@ class Necktie(Registry):
         """Fix each route's middleware chain; done once before serving and again after any registration."""
         app_req, app_resp = tuple(self.request_middleware), tuple(reversed(self.response_middleware))
         self._app_chains = (app_req, app_resp)
-        for route in self.router.routes:
+        for route in self.router.all_routes():
             bp_req: list[Callable[..., Any]] = []
             bp_resp: list[Callable[..., Any]] = []
             if route.blueprint is not None:
@@ -224,6 +233,8 @@ class Necktie(Registry):
                 f"Invalid response type {response!r} (need HTTPResponse)" if response is not None
                 else "No response returned by the handler"
             )
+        if isinstance(response, FileResponse):
+            files.prepare(request, response)
         return response
 
     async def _run_response_middleware(self, request: Request, response: BaseHTTPResponse,
@@ -236,6 +247,8 @@ class Necktie(Registry):
                 if result is not None:
                     response = result
         except Exception as exc:
+            if isinstance(response, FileResponse):
+                response.close()
             response = await self._error_response(request, exc)
         return response
 
@@ -272,6 +285,9 @@ class Necktie(Registry):
         if isinstance(response, HTTPResponse):
             await sink.send(response, response.body)
             return
+        if isinstance(response, FileResponse):
+            await self._send_file(request, response, sink)
+            return
         if not isinstance(response, StreamingHTTPResponse):
             response = render_error(request, ServerError(f"cannot send {response!r}"), self.config.DEBUG)
             await sink.send(response, response.body)
@@ -306,6 +322,26 @@ class Necktie(Registry):
             watchdog = self._watchdogs[loop] = Watchdog(loop, self._response_timeout)
         self._last_watchdog = (loop, watchdog)
         return watchdog
+
+    async def _send_file(self, request: Request, response: FileResponse, sink: ResponseSink) -> None:
+        if response.file is None and response.status != 304:
+            try:
+                files.prepare(request, response)  # a FileResponse made by middleware or an error handler
+            except Exception as exc:
+                error = await self._error_response(request, exc)
+                await self._send(request, error, sink)
+                return
+        try:
+            await files.send(request, response, sink)
+        except Exception as exc:
+            if not (isinstance(exc, NecktieException) and exc.quiet):
+                error_logger.error("Exception while sending the file of %r", request.target.decode("latin-1"),
+                                   exc_info=exc)
+            if sink.started:
+                sink.abort()
+            else:
+                error = render_error(request, exc, self.config.DEBUG)
+                await sink.send(error, error.body)
 
     def make_stream(self, request: Request, source: Any) -> RequestStream:
         """A `RequestStream` over a carrier's *source*, limited as the request's route says."""

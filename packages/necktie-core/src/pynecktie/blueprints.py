@@ -25,8 +25,12 @@ class Blueprint(Registry):
         host: str | None = None,
         version: int | str | None = None,
         strict_slashes: bool | None = None,
+        version_prefix: str = "/v",
     ) -> None:
+        if not name or not name.replace("_", "").replace("-", "").isalnum():
+            raise ValueError(f"a blueprint name is letters, digits, '_' and '-' only, not {name!r}")
         self.name = name
+        self.version_prefix = version_prefix
         self.url_prefix = url_prefix
         self.host = host
         self.version = version
@@ -66,7 +70,8 @@ class Blueprint(Registry):
                 host=spec.host or self.host,
                 version=spec.version if spec.version is not None else version,
                 strict_slashes=spec.strict_slashes if spec.strict_slashes is not None else self.strict_slashes,
-                name=f"{self.name}.{spec.name or spec.handler.__name__}",
+                name=f"{self.name}.{spec.name or getattr(spec.handler, '__name__', 'handler')}",
+                version_prefix=spec.version_prefix if spec.version_prefix != "/v" else self.version_prefix,
             ))
         return out
 
@@ -89,6 +94,50 @@ class BlueprintGroup:
         self.url_prefix = url_prefix
         self.version = version
         self.blueprints: list[Blueprint | BlueprintGroup] = list(blueprints)
+
+    def blueprints_flat(self) -> Iterator[Blueprint]:
+        """Every blueprint in the group and its sub-groups."""
+        for bp in self.blueprints:
+            if isinstance(bp, BlueprintGroup):
+                yield from bp.blueprints_flat()
+            else:
+                yield bp
+
+    def middleware(self, middleware_or_type: Any = "request", attach_to: str = "request") -> Any:
+        """Register middleware on every blueprint of the group (as `Registry.middleware`)."""
+        if callable(middleware_or_type):
+            for bp in self.blueprints_flat():
+                bp.middleware(middleware_or_type, attach_to)
+            return middleware_or_type
+
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            for bp in self.blueprints_flat():
+                bp.middleware(fn, middleware_or_type)
+            return fn
+
+        return decorator
+
+    def on_request(self, middleware: Any = None) -> Any:
+        """Register request middleware on every blueprint of the group."""
+        if middleware is None:
+            return self.on_request
+        return self.middleware(middleware, "request")
+
+    def on_response(self, middleware: Any = None) -> Any:
+        """Register response middleware on every blueprint of the group."""
+        if middleware is None:
+            return self.on_response
+        return self.middleware(middleware, "response")
+
+    def exception(self, *exceptions: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register an exception handler on every blueprint of the group."""
+
+        def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
+            for bp in self.blueprints_flat():
+                bp.exception(*exceptions)(handler)
+            return handler
+
+        return decorator
 
     def append(self, blueprint: Blueprint | BlueprintGroup) -> None:
         """Add a blueprint to the group."""

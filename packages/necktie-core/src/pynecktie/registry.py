@@ -6,6 +6,7 @@ blueprint is registered (with its prefix, version and host).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -37,6 +38,7 @@ class RouteSpec:
     max_body_size: Any = _DEFAULT_LIMIT
     websocket: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    version_prefix: str = "/v"
 
 
 class Registry:
@@ -60,15 +62,22 @@ class Registry:
         uri: str,
         methods: Iterable[str] = ("GET",),
         *,
-        host: str | None = None,
+        host: str | list[str] | None = None,
         strict_slashes: bool | None = None,
         stream: bool = False,
         version: int | str | None = None,
         name: str | None = None,
         max_body_size: Any = _DEFAULT_LIMIT,
+        version_prefix: str = "/v",
         **extra: Any,
     ) -> Callable[[H], H]:
-        """Register the decorated handler for *uri* and *methods*."""
+        """Register the decorated handler for *uri* and *methods*.
+
+        *host* binds the route to a ``Host`` (or a list of them); *version* prefixes the path with
+        ``{version_prefix}{version}`` (``/v1/...``); *name* is what `url_for` knows it by (default: the
+        handler's name); *strict_slashes* False (the default) serves the path with and without a trailing
+        slash; *stream* hands the body over chunk by chunk (``request.stream``).
+        """
         method_set = frozenset(m.upper() for m in methods)
         if stream and not method_set & _STREAM_METHODS:
             raise ValueError("stream=True is only for POST, PUT and PATCH routes")
@@ -78,7 +87,7 @@ class Registry:
         def decorator(handler: H) -> H:
             self._register_route(RouteSpec(
                 handler, uri, method_set, host, strict_slashes, stream or getattr(handler, "is_stream", False),
-                version, name, max_body_size, extra=extra,
+                version, name, max_body_size, extra=extra, version_prefix=version_prefix,
             ))
             return handler
 
@@ -164,6 +173,45 @@ class Registry:
         self.websocket(uri, **kwargs)(handler)
         return handler
 
+    def static(
+        self,
+        uri: str,
+        file_or_directory: str | os.PathLike[str],
+        *,
+        name: str = "static",
+        index: str | list[str] | None = None,
+        directory_view: bool = False,
+        follow_external_symlinks: bool = False,
+        gzip: bool = False,
+        max_age: int | None = None,
+        content_type: str | None = None,
+        use_sendfile: bool = True,
+        host: str | None = None,
+        strict_slashes: bool | None = None,
+        version: int | str | None = None,
+    ) -> None:
+        """Serve a directory (or one file) at *uri*: ``app.static('/static', './public')``.
+
+        Paths that would leave the directory (``..``, encoded or not, absolute paths, NUL bytes, symlinks
+        pointing outside unless *follow_external_symlinks*) get the same 404 as a missing file. *index*
+        names the file served for a directory; *directory_view* lists a directory without one (off by
+        default); *gzip* serves ``name.gz`` beside a file to clients accepting gzip. ``url_for(name,
+        filename='css/site.css')`` builds a file's URL.
+        """
+        from .static import StaticFiles
+
+        handler = StaticFiles(file_or_directory, index=index, directory_view=directory_view,
+                              follow_external_symlinks=follow_external_symlinks, gzip=gzip, max_age=max_age,
+                              content_type=content_type, use_sendfile=use_sendfile)
+        uri = "/" + uri.strip("/") if uri.strip("/") else ""
+        opts: dict[str, Any] = {"host": host, "version": version}
+        if handler.is_file:
+            self.route(uri or "/", ("GET",), name=name, strict_slashes=strict_slashes, **opts)(handler)
+            return
+        self.route(f"{uri}/<filename:path>", ("GET",), name=name, strict_slashes=True, **opts)(handler)
+        if index or directory_view:
+            self.route(uri or "/", ("GET",), name=f"{name}.index", strict_slashes=strict_slashes, **opts)(handler)
+
     # -- middleware, errors, listeners ----------------------------------------------------------------
     def middleware(self, middleware_or_type: Any = "request", attach_to: str = "request") -> Any:
         """Register middleware: ``@app.middleware``, ``@app.middleware('response')`` or a direct call."""
@@ -180,13 +228,21 @@ class Registry:
 
         return decorator
 
-    def on_request(self, middleware: H) -> H:
-        """Register request middleware (runs before the handler; returning a response skips it)."""
+    def on_request(self, middleware: Any = None) -> Any:
+        """Register request middleware (runs before the handler; returning a response skips it).
+
+        Works as ``@app.on_request`` and ``@app.on_request()``.
+        """
+        if middleware is None:
+            return self.on_request
         self._register_middleware(middleware, "request")
         return middleware
 
-    def on_response(self, middleware: H) -> H:
-        """Register response middleware (runs after the handler, last registered first)."""
+    def on_response(self, middleware: Any = None) -> Any:
+        """Register response middleware (runs after the handler, last registered first; returning a
+        response replaces it). Works as ``@app.on_response`` and ``@app.on_response()``."""
+        if middleware is None:
+            return self.on_response
         self._register_middleware(middleware, "response")
         return middleware
 

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, unquote
 
 from . import _json
 from .exceptions import BadRequest, PayloadTooLarge
+from .forms import File, RequestParameters
 from .headers import Headers
 
 if TYPE_CHECKING:
@@ -99,17 +100,7 @@ class RequestStream:
             yield chunk
 
 
-class RequestParameters(dict[str, list[str]]):
-    """Query or form fields: ``get`` gives the first value, ``getlist`` all of them."""
-
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
-        """The first value of *name*, or *default*."""
-        values = super().get(name)
-        return values[0] if values else default
-
-    def getlist(self, name: str, default: list[str] | None = None) -> list[str]:
-        """Every value of *name* (``default`` or ``[]`` when absent)."""
-        return super().get(name) or ([] if default is None else default)
+__all__ = ["ConnInfo", "File", "Request", "RequestParameters", "RequestStream"]
 
 
 class Request:
@@ -118,7 +109,7 @@ class Request:
     __slots__ = (
         "app", "method", "target", "version", "raw_headers", "conn_info", "route", "match_info",
         "body", "stream", "ctx", "_headers", "_path", "_query_string", "_args", "_json", "_id", "_cookies",
-        "_form", "_files", "__weakref__",
+        "_form", "_files", "_authority", "_forwarded", "__weakref__",
     )
 
     def __init__(
@@ -148,8 +139,10 @@ class Request:
         self._json: Any = _UNSET
         self._id: str | None = None
         self._cookies: dict[str, str] | None = None
-        self._form: Any = None
-        self._files: Any = None
+        self._form: RequestParameters | None = None
+        self._files: RequestParameters | None = None
+        self._authority: str | None = None
+        self._forwarded: dict[str, str] | None = None
 
     def __repr__(self) -> str:
         return f"<Request: {self.method} {self.path}>"
@@ -157,6 +150,12 @@ class Request:
     # -- the target -----------------------------------------------------------------------------------
     def _split_target(self) -> None:
         raw_path, _, query = self.target.partition(b"?")
+        if raw_path[:1] != b"/" and b"://" in raw_path:
+            # absolute-form (RFC 9112 §3.2.2): the authority comes from the target, not from Host
+            _, _, rest = raw_path.partition(b"://")
+            authority, slash, path = rest.partition(b"/")
+            self._authority = authority.decode("latin-1")
+            raw_path = slash + path or b"/"
         text = raw_path.decode("latin-1")
         if "%" in text:
             text = unquote(text, errors="surrogateescape")
@@ -225,33 +224,94 @@ class Request:
         return self.headers.get("last-event-id")
 
     @property
+    def forwarded(self) -> dict[str, str]:
+        """What trusted proxies say of the client (``for``, ``proto``, ``host``, ``port``, ``path``).
+
+        Empty unless ``PROXIES_COUNT``, ``REAL_IP_HEADER`` or ``FORWARDED_SECRET`` is configured; see
+        `pynecktie.forwarded`.
+        """
+        if self._forwarded is None:
+            from .forwarded import forwarded
+
+            self._forwarded = forwarded(self.headers, self.app.config)
+        return self._forwarded
+
+    @property
     def host(self) -> str:
-        """The host the client asked for: the configured ``SERVER_NAME``, forwarded host, or ``Host``."""
-        return self.headers.get("host", "")
+        """The host the client asked for: a trusted proxy's, the request target's authority, or ``Host``."""
+        fwd = self.forwarded.get("host")
+        if fwd:
+            return fwd
+        if self._path is None:
+            self._split_target()
+        return self._authority or self.headers.get("host", "")
+
+    @property
+    def server_name(self) -> str:
+        """The server's name: the ``SERVER_NAME`` setting, else the host without its port."""
+        name = self.app.config.SERVER_NAME
+        if name:
+            return name.split("://", 1)[-1].split("/", 1)[0]
+        host = self.host
+        return host[: host.rindex(":")] if ":" in host and not host.endswith("]") else host
+
+    @property
+    def server_port(self) -> int:
+        """The port the client connected to (a trusted proxy's, the ``Host`` port, or the socket's)."""
+        port = self.forwarded.get("port")
+        if port:
+            return int(port)
+        host = self.host
+        if ":" in host and not host.endswith("]"):
+            tail = host.rsplit(":", 1)[1]
+            if tail.isdigit():
+                return int(tail)
+        return self.conn_info.server_port or (443 if self.scheme in ("https", "wss") else 80)
 
     @property
     def scheme(self) -> str:
-        """``https`` on a TLS connection, else ``http`` (``wss``/``ws`` for websocket upgrades)."""
+        """``http`` or ``https`` (``ws``/``wss`` for websocket upgrades); a trusted proxy's word wins."""
+        proto = self.forwarded.get("proto")
+        if proto:
+            return proto
         upgrade = self.headers.get("upgrade", "").lower() == "websocket"
         if self.conn_info.ssl:
             return "wss" if upgrade else "https"
         return "ws" if upgrade else "http"
 
     @property
+    def raw_path(self) -> str:
+        """The path as sent, still percent-encoded."""
+        raw = self.target.partition(b"?")[0].decode("latin-1")
+        if raw[:1] != "/" and "://" in raw:
+            raw = "/" + raw.partition("://")[2].partition("/")[2]
+        return raw
+
+    @property
     def url(self) -> str:
-        """The full URL of the request."""
+        """The full URL of the request (path still percent-encoded, as sent)."""
         qs = self.query_string
-        return f"{self.scheme}://{self.host}{self.path}" + (f"?{qs}" if qs else "")
+        return f"{self.scheme}://{self.host}{self.raw_path}" + (f"?{qs}" if qs else "")
 
     @property
     def ip(self) -> str:
-        """The peer's address."""
+        """The address of the peer connected to the server (the last proxy, if there is one)."""
         return self.conn_info.client_ip
 
     @property
     def port(self) -> int:
         """The peer's port."""
         return self.conn_info.client_port
+
+    @property
+    def remote_addr(self) -> str:
+        """The client's address as trusted proxies report it ('' when there are none)."""
+        return self.forwarded.get("for", "")
+
+    @property
+    def client_ip(self) -> str:
+        """The client's address: `remote_addr` behind trusted proxies, else `ip`."""
+        return self.forwarded.get("for") or self.conn_info.client_ip
 
     @property
     def id(self) -> str:
@@ -299,6 +359,30 @@ class Request:
             return loads(self.body)
         except Exception as exc:
             raise BadRequest(f"Failed when parsing body as json: {exc}") from None
+
+    @property
+    def form(self) -> RequestParameters:
+        """Fields of a url-encoded or multipart body (multi-valued); other bodies give an empty mapping.
+
+        A malformed body raises `BadRequest`. On a ``stream=True`` route, ``await request.receive_body()``
+        first, or read the parts as they arrive with ``request.stream.multipart()``.
+        """
+        if self._form is None:
+            self._parse_form()
+        return self._form  # type: ignore[return-value]
+
+    @property
+    def files(self) -> RequestParameters:
+        """Uploaded files of a multipart body, by field name: each a `File` (``type``, ``body``, ``name``)."""
+        if self._files is None:
+            self._parse_form()
+        return self._files  # type: ignore[return-value]
+
+    def _parse_form(self) -> None:
+        from .forms import parse_body
+
+        self._form, self._files = parse_body(self.body, self.headers.get("content-type", ""),
+                                             self.app.config.REQUEST_MAX_QUERY_FIELDS)
 
     async def receive_body(self) -> None:
         """Read a streamed body to its end into ``request.body`` (for a route declared with ``stream=True``)."""

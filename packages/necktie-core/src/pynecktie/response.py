@@ -1,10 +1,17 @@
-"""Response types and the helpers that build them (`text`, `json`, `html`, `raw`, `empty`, `redirect`, `stream`)."""
+"""Response types and the helpers that build them.
+
+`text`, `json`, `html`, `raw`, `empty`, `redirect` build an `HTTPResponse`; `stream` a `StreamingHTTPResponse`;
+`file` and `file_stream` a `FileResponse`, which only describes a file: the pipeline checks it against the
+request (conditional and range headers) and the carrier sends it (with the kernel's ``sendfile`` where it can).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import os
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from datetime import datetime
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from . import _json
@@ -16,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BaseHTTPResponse", "HTTPResponse", "StreamingHTTPResponse", "text", "json", "html", "raw", "empty",
-    "redirect", "stream", "ndjson", "sse", "Event",
+    "redirect", "stream", "ndjson", "sse", "Event", "FileResponse", "file", "file_stream",
 ]
 
 HeadersLike = Mapping[str, str] | Headers | None
@@ -201,6 +208,94 @@ def stream(
 ) -> StreamingHTTPResponse:
     """A streamed response: ``streaming_fn(response)`` runs after the head is sent and calls ``write``."""
     return StreamingHTTPResponse(streaming_fn, status, headers, content_type)
+
+
+class FileResponse(BaseHTTPResponse):
+    """A file to send: where it is and how; the body is never read into memory as a whole.
+
+    Before sending, the pipeline opens the file and answers conditional requests (``If-None-Match``,
+    ``If-Modified-Since`` → 304) and byte ranges (``Range`` → 206, or 416 when unsatisfiable). Awaiting
+    a `FileResponse` gives the response itself, so ``return file(p)`` and ``return await file(p)`` both work.
+    """
+
+    __slots__ = ("location", "filename", "max_age", "no_store", "last_modified", "etag", "use_range",
+                 "use_conditional", "chunk_size", "use_sendfile", "file", "offset", "count")
+
+    def __init__(
+        self,
+        location: str | os.PathLike[str],
+        status: int = 200,
+        headers: HeadersLike = None,
+        content_type: str | None = None,
+        *,
+        filename: str | None = None,
+        max_age: int | None = None,
+        no_store: bool = False,
+        last_modified: bool | datetime | float = True,
+        etag: bool | str = True,
+        use_range: bool = True,
+        use_conditional: bool = True,
+        chunk_size: int = 262_144,
+        use_sendfile: bool = True,
+    ) -> None:
+        super().__init__(status, headers, content_type)
+        self.location = os.fspath(location)
+        self.filename = filename
+        self.max_age = max_age
+        self.no_store = no_store
+        self.last_modified = last_modified
+        self.etag = etag
+        self.use_range = use_range
+        self.use_conditional = use_conditional
+        self.chunk_size = chunk_size
+        self.use_sendfile = use_sendfile
+        # Set when the pipeline prepares the response: the open file and the bytes of it to send.
+        self.file: IO[bytes] | None = None
+        self.offset = 0
+        self.count = 0
+
+    def __await__(self) -> Generator[Any, None, FileResponse]:
+        return self
+        yield  # pragma: no cover - makes this a generator
+
+    def close(self) -> None:
+        """Close the file if it was opened (the pipeline does this once the response is sent)."""
+        f, self.file = self.file, None
+        if f is not None:
+            f.close()
+
+
+def file(
+    location: str | os.PathLike[str],
+    status: int = 200,
+    mime_type: str | None = None,
+    headers: HeadersLike = None,
+    filename: str | None = None,
+    *,
+    max_age: int | None = None,
+    no_store: bool = False,
+    last_modified: bool | datetime | float = True,
+    etag: bool | str = True,
+) -> FileResponse:
+    """A file response: MIME type guessed from the name unless *mime_type*; *filename* makes it a download.
+
+    Ranges, ``ETag``/``Last-Modified`` validators and 304 answers are handled for you; a missing file is a 404.
+    """
+    return FileResponse(location, status, headers, mime_type, filename=filename, max_age=max_age,
+                        no_store=no_store, last_modified=last_modified, etag=etag)
+
+
+def file_stream(
+    location: str | os.PathLike[str],
+    status: int = 200,
+    chunk_size: int = 65_536,
+    mime_type: str | None = None,
+    headers: HeadersLike = None,
+    filename: str | None = None,
+) -> FileResponse:
+    """A file response read and written *chunk_size* bytes at a time (never with the kernel's sendfile)."""
+    return FileResponse(location, status, headers, mime_type, filename=filename, chunk_size=chunk_size,
+                        use_sendfile=False)
 
 
 def status_phrase(status: int) -> str:

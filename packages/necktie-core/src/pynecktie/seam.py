@@ -8,10 +8,10 @@ errors, response framing decisions — is the pipeline's, so it behaves the same
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .response import BaseHTTPResponse
+    from .response import BaseHTTPResponse, FileResponse
 
 
 class BodySource(Protocol):
@@ -53,4 +53,17 @@ class ResponseSink(Protocol):
     def abort(self) -> None:
         """Give up on the response: close the connection without ending the body, or without any
         response when none was started (the handler was cancelled). Does nothing once the response ended."""
+        ...
+
+
+class FileSink(ResponseSink, Protocol):
+    """A sink that can send a file body itself (necktie-server: the kernel's ``sendfile``).
+
+    Optional: the pipeline uses ``send_file`` when a sink has it, and otherwise reads the file in chunks
+    and goes through ``start``/``write``/``end`` (`pynecktie.files.send_chunked`).
+    """
+
+    async def send_file(self, response: FileResponse, file: IO[bytes], offset: int, count: int) -> None:
+        """Send the head of *response* (which declares ``Content-Length: count``), then *count* bytes of
+        *file* from *offset*, then end the response. The pipeline closes *file* afterwards."""
         ...

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Generator
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pynecktie.exceptions import ConnectionClosed
 from pynecktie.headers import Headers
@@ -228,6 +228,15 @@ class Cycle:
             return protocol.drain
         self.sent += len(data)
         return protocol.drain
+
+    async def send_file(self, response: BaseHTTPResponse, file: IO[bytes], offset: int, count: int) -> None:
+        """Send a file response: the head (declaring ``Content-Length: count``), then the body by `files`."""
+        await self.start(response)
+        if self.framing is not Framing.NONE and count:
+            from .files import send_body
+
+            await send_body(self, file, offset, count, getattr(response, "chunk_size", 262_144))
+        await self.end()
 
     async def end(self) -> None:
         """End the streamed body (the last chunk; a short Content-Length body closes the connection)."""

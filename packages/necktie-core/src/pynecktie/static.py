@@ -1,0 +1,145 @@
+"""Static files: mapping a request path onto a directory without ever leaving it.
+
+`safe_path` is the one gate. It works on the path the router matched — already percent-decoded exactly
+once, so ``%252e`` stays the literal text ``%2e`` — and refuses NUL bytes, backslashes, ``..`` segments and
+absolute paths, then resolves symlinks and refuses anything whose real location is outside the root
+(unless following symlinks out of it was asked for). Every refusal looks exactly like a missing file.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import stat
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from .exceptions import NotFound
+from .files import guess_type
+from .response import FileResponse, HTTPResponse
+
+if TYPE_CHECKING:
+    from .request import Request
+
+
+def _inside(real: str, root: str) -> bool:
+    return real == root or real.startswith(root if root.endswith(os.sep) else root + os.sep)
+
+
+def safe_path(root: str, relative: str, follow_external_symlinks: bool = False) -> str | None:
+    """The file system path of *relative* under the real directory *root*, or None if it would escape.
+
+    *root* must already be a real path (``os.path.realpath``).
+    """
+    if "\x00" in relative or "\\" in relative or relative.startswith("/"):
+        return None
+    parts = [p for p in relative.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        return None
+    if parts and os.path.splitdrive(parts[0])[0]:  # "C:" on Windows
+        return None
+    candidate = os.path.join(root, *parts)
+    try:
+        real = os.path.realpath(candidate)
+    except (OSError, ValueError):
+        return None
+    if _inside(real, root):
+        return real
+    return candidate if follow_external_symlinks else None
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an ``Accept-Encoding`` value allows gzip (``gzip`` or ``*`` with a non-zero q)."""
+    allowed = None
+    for item in accept_encoding.lower().split(","):
+        coding, _, params = item.strip().partition(";")
+        coding = coding.strip()
+        q = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                q = float(params[2:])
+            except ValueError:
+                q = 0.0
+        if coding == "gzip":
+            return q > 0
+        if coding == "*":
+            allowed = q > 0
+    return bool(allowed)
+
+
+class StaticFiles:
+    """The handler `app.static` registers: serves files under one directory (or one file)."""
+
+    def __init__(
+        self,
+        file_or_directory: str | os.PathLike[str],
+        *,
+        index: str | list[str] | None = None,
+        directory_view: bool = False,
+        follow_external_symlinks: bool = False,
+        gzip: bool = False,
+        max_age: int | None = None,
+        content_type: str | None = None,
+        use_sendfile: bool = True,
+    ) -> None:
+        self.root = os.path.realpath(os.fspath(file_or_directory))
+        self.is_file = os.path.isfile(self.root)
+        if not self.is_file and not os.path.isdir(self.root):
+            raise ValueError(f"static: {os.fspath(file_or_directory)!r} is neither a file nor a directory")
+        self.index = [index] if isinstance(index, str) else list(index or [])
+        self.directory_view = directory_view
+        self.follow_external_symlinks = follow_external_symlinks
+        self.gzip = gzip
+        self.max_age = max_age
+        self.content_type = content_type
+        self.use_sendfile = use_sendfile
+        self.__name__ = "static"
+
+    def __call__(self, request: Request, filename: str = "") -> FileResponse | HTTPResponse:
+        """Answer one request for *filename* (relative to the root)."""
+        if self.is_file:
+            return self._respond(request, self.root, self.root)
+        path = safe_path(self.root, filename, self.follow_external_symlinks)
+        if path is None:
+            raise NotFound("File not found")
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            raise NotFound("File not found") from None
+        if stat.S_ISDIR(st.st_mode):
+            for name in self.index:
+                candidate = safe_path(self.root, f"{filename}/{name}", self.follow_external_symlinks)
+                if candidate is not None and os.path.isfile(candidate):
+                    return self._respond(request, candidate, f"{filename}/{name}")
+            if self.directory_view:
+                return self._listing(request, path)
+            raise NotFound("File not found")
+        if not stat.S_ISREG(st.st_mode):
+            raise NotFound("File not found")
+        return self._respond(request, path, filename)
+
+    def _respond(self, request: Request, path: str, relative: str) -> FileResponse:
+        content_type = self.content_type or guess_type(path)
+        headers = {}
+        if self.gzip:
+            headers["Vary"] = "Accept-Encoding"
+            if accepts_gzip(request.headers.get("accept-encoding", "")):
+                gz = path + ".gz" if self.is_file else safe_path(self.root, relative + ".gz",
+                                                                  self.follow_external_symlinks)
+                if gz is not None and os.path.isfile(gz):
+                    headers["Content-Encoding"] = "gzip"
+                    path = gz
+        return FileResponse(path, 200, headers, content_type, max_age=self.max_age,
+                            use_sendfile=self.use_sendfile)
+
+    def _listing(self, request: Request, directory: str) -> HTTPResponse:
+        base = request.path if request.path.endswith("/") else request.path + "/"
+        rows = []
+        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+            name = entry.name + ("/" if entry.is_dir() else "")
+            rows.append(f'<li><a href="{html.escape(quote(base + name))}">{html.escape(name)}</a></li>')
+        title = html.escape(f"Index of {request.path}")
+        body = (f"<!DOCTYPE html><html><head><meta charset=utf-8><title>{title}</title></head>"
+                f"<body><h1>{title}</h1><ul>{''.join(rows)}</ul></body></html>")
+        return HTTPResponse(body, 200, None, "text/html; charset=utf-8")
