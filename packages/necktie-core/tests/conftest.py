@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,9 +70,12 @@ class FakeSink:
         self._head(response)
         self.result.streamed = True
 
-    async def write(self, data: bytes) -> None:
+    def write(self, data: bytes) -> asyncio.Future[None]:
         assert self._started and not self.result.ended
         self.result.body += data
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
 
     async def end(self) -> None:
         self.result.ended = True

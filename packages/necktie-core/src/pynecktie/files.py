@@ -87,7 +87,7 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
     None means "ignore the header and send everything" (absent, malformed, or several ranges, which this
     server answers whole, as RFC 9110 allows). Raises `RangeNotSatisfiable` for a range outside the file.
     """
-    m = _RANGE.match(value.strip().replace(" ", ""))
+    m = _RANGE.match(value.strip())
     if m is None:
         return None
     first, last = m.group(1), m.group(2)

@@ -8,6 +8,7 @@ request (conditional and range headers) and the carrier sends it (with the kerne
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from datetime import datetime
 from http import HTTPStatus
@@ -27,6 +28,8 @@ __all__ = [
 ]
 
 HeadersLike = Mapping[str, str] | Headers | None
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_COOKIE_ATTR_BAD = re.compile(r"[\x00-\x1f\x7f;]")
 
 
 def to_bytes(data: Any) -> bytes:
@@ -75,7 +78,19 @@ class BaseHTTPResponse:
         httponly: bool = True,
         samesite: str | None = "Lax",
     ) -> None:
-        """Add a ``Set-Cookie`` header; secure, HTTP-only and ``SameSite=Lax`` unless told otherwise."""
+        """Add a ``Set-Cookie`` header; secure, HTTP-only and ``SameSite=Lax`` unless told otherwise.
+
+        The value is percent-encoded; a name, path or domain that would break the header raises ValueError.
+        """
+        if not _COOKIE_NAME.match(key):
+            raise ValueError(f"invalid cookie name {key!r}")
+        for label, attr in (("path", path), ("domain", domain or ""), ("expires", expires or "")):
+            if _COOKIE_ATTR_BAD.search(attr):
+                raise ValueError(f"invalid cookie {label} {attr!r}")
+        if samesite is not None and samesite.capitalize() not in ("Strict", "Lax", "None"):
+            raise ValueError(f"SameSite is Strict, Lax or None, not {samesite!r}")
+        if samesite and samesite.capitalize() == "None" and not secure:
+            raise ValueError("SameSite=None cookies must be Secure")
         parts = [f"{key}={quote(value, safe='')}", f"Path={path}"]
         if domain:
             parts.append(f"Domain={domain}")
@@ -88,7 +103,7 @@ class BaseHTTPResponse:
         if httponly:
             parts.append("HttpOnly")
         if samesite:
-            parts.append(f"SameSite={samesite}")
+            parts.append(f"SameSite={samesite.capitalize()}")
         self.headers.add("Set-Cookie", "; ".join(parts))
 
     def delete_cookie(self, key: str, *, path: str = "/", domain: str | None = None) -> None:

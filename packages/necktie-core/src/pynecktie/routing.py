@@ -33,7 +33,7 @@ PARAM_TYPES: dict[str, tuple[str, Callable[[str], Any], int]] = {
     "alpha": (r"[A-Za-z]+", str, 3),
     "ext": (r"[^/]+\.[A-Za-z0-9]+", str, 3),
     "str": (r"[^/]+", str, 5),
-    "path": (r"[^\x00]+", str, 6),
+    "path": (r"(?s:.+)", str, 6),
 }
 _REGEX_RANK = 4
 _LITERAL_RANK = 0
