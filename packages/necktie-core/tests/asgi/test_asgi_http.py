@@ -37,7 +37,7 @@ async def test_scope_becomes_the_request(app, asgi_call, scope):
     assert seen == {
         "name": "a b", "path": "/items/a b", "args": {"x": ["1", "2"], "y": ["3"]}, "ip": "10.0.0.7",
         "port": 4321, "server": ("10.0.0.1", 8443), "scheme": "https", "host": "example.test",
-        "version": "1.0", "agent": "probe", "url": "https://example.test/items/a b?x=1&x=2&y=3",
+        "version": "1.0", "agent": "probe", "url": "https://example.test/items/a%20b?x=1&x=2&y=3",
     }
 
 
