@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from pynecktie import Necktie
-from pynecktie.forms import MultipartReader
+from pynecktie.forms import MultipartForm
 from pynecktie.request import ConnInfo
 from pynecktie.response import json, text
 
@@ -94,9 +94,9 @@ async def test_multipart_form_and_files(app, call):
     assert request.files.get("doc").name == "report.txt"
 
 
-def test_multipart_reader_takes_the_body_in_any_pieces():
+def test_multipart_form_takes_the_body_in_any_pieces():
     for size in (1, 7, 64):
-        reader = MultipartReader("multipart/form-data; boundary=XyZ")
+        reader = MultipartForm("multipart/form-data; boundary=XyZ")
         for i in range(0, len(MULTIPART), size):
             reader.feed(MULTIPART[i:i + size])
         fields, files = reader.close()
