@@ -217,10 +217,10 @@ async def _run_listeners(app: Necktie, phase: str, events: tuple[str, str], send
 # -- websocket ----------------------------------------------------------------------------------------
 
 async def websocket(app: Necktie, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    """The hook for ``websocket`` scopes: until websocket routes are served, refuse the handshake (a 403)."""
-    message = await receive()
-    if message.get("type") == "websocket.connect":
-        await send({"type": "websocket.close", "code": 1000})
+    """Serve one ``websocket`` scope: websocket routes, as under necktie-server (see `asgi_websocket`)."""
+    from .asgi_websocket import serve_websocket
+
+    await serve_websocket(app, scope, receive, send)
 
 
 SCOPE_HANDLERS: dict[str, ScopeHandler] = {"http": http, "lifespan": lifespan, "websocket": websocket}
