@@ -115,7 +115,7 @@ class _Exchange:
         try:
             while not task.done():
                 if body.ended and self.listener is None and not self.lost:
-                    self.listener = loop.create_task(_awaited(self.receive()))
+                    self.listener = loop.create_task(_awaited(self.receive))
                     self.listener.add_done_callback(self._wake)
                 self.waiter = loop.create_future()
                 await self.waiter
@@ -124,8 +124,11 @@ class _Exchange:
                     self._heard(listener)
         finally:
             listener = self.listener
-            if listener is not None and not listener.done():
-                listener.cancel()
+            if listener is not None:
+                if not listener.done():
+                    listener.cancel()
+                elif not listener.cancelled():
+                    listener.exception()  # retrieved: a receive() that failed late is no one's error
             if not task.done():  # this coroutine itself was cancelled by the ASGI server
                 self._disconnected()
                 await asyncio.wait((task,))
@@ -168,9 +171,9 @@ class _Exchange:
             waiter.set_result(None)
 
 
-async def _awaited(awaitable: Awaitable[Message]) -> Message:
+async def _awaited(receive: Receive) -> Message:
     # ASGI servers may hand out awaitables that are not coroutines (granian does); a task needs a coroutine.
-    return await awaitable
+    return await receive()
 
 
 def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
