@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from necktie_testing import LiveServer, TestClient
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -82,7 +81,8 @@ def test_full_duplex_answer_arrives_before_the_body_ends(client):
 
 def test_expect_100_continue_before_the_body(request_streaming):
     with request_streaming.raw(timeout=5) as raw:
-        raw.send(b"POST /method_view HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        raw.send(b"POST /method_view HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                 b"Expect: 100-continue\r\n\r\n")
         assert raw.recv_until(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
         raw.send(b"hello")
         response = raw.read_response("POST")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from necktie_testing import AsyncTestClient, TestClient
-
 from testing_apps import Probe, make_app
 
 MODES = ["live", "memory"]
@@ -27,8 +25,8 @@ def test_verbs_and_bodies(mode, probe):
         assert client.get("/").text == "hello"
         for method in ("post", "put", "patch"):
             response = getattr(client, method)("/echo?a=1", content=b"raw", headers={"x-probe": "p"})
-            assert response.json() == {"method": method.upper(), "body": "raw", "type": "application/octet-stream",
-                                       "query": "a=1", "header": "p"}
+            assert response.json() == {"method": method.upper(), "body": "raw",
+                                       "type": "application/octet-stream", "query": "a=1", "header": "p"}
         assert client.delete("/echo").json()["method"] == "DELETE"
         assert client.post("/echo", json={"k": [1]}).json()["body"] == '{"k":[1]}'
         form = client.post("/echo", data={"a": "b c"}).json()

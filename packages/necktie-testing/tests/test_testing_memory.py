@@ -6,9 +6,7 @@ import gc
 
 import psutil
 import pytest
-
 from necktie_testing import AsyncTestClient, TestClient
-
 from testing_apps import Probe, make_app
 
 SIZE_MIB = 256
@@ -51,3 +49,22 @@ async def test_256_mib_download_async_client_keeps_memory_bounded():
                     peak = max(peak, process.memory_info().rss)
     assert total == SIZE_MIB << 20
     assert baseline and peak - baseline < BOUND, f"RSS grew by {(peak - baseline) >> 20} MiB"
+
+
+@pytest.mark.parametrize("mode", ["live", "memory"])
+def test_256_mib_upload_from_a_generator_keeps_memory_bounded(mode):
+    process = psutil.Process()
+    block = b"u" * (1 << 16)
+    samples: list[int] = []
+
+    def body():
+        for i in range(SIZE_MIB * 16):
+            if i % 64 == 0:
+                samples.append(process.memory_info().rss)
+            yield block
+
+    with TestClient(make_app(Probe()), mode=mode) as client:
+        response = client.post("/count", content=body())
+    assert response.text == str(SIZE_MIB << 20)
+    baseline = samples[2]
+    assert max(samples) - baseline < BOUND, f"RSS grew by {(max(samples) - baseline) >> 20} MiB"

@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from necktie_testing import LiveServer
-
 from testing_apps import Probe, make_app
 
 

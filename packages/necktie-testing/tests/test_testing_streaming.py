@@ -6,9 +6,7 @@ import asyncio
 import time
 
 import pytest
-
 from necktie_testing import AsyncTestClient, TestClient
-
 from testing_apps import Probe, make_app
 
 MODES = ["live", "memory"]
@@ -110,3 +108,14 @@ def test_iter_lines(mode, probe):
     with TestClient(make_app(probe), mode=mode) as client:
         with client.stream("POST", "/upper", content=[b"a\nb", b"\nc\n"]) as response:
             assert list(response.iter_lines()) == ["A", "B", "C"]
+
+
+def test_an_early_answer_is_read_while_the_body_is_still_going_out(mode, probe):
+    def body():
+        for _ in range(100):
+            yield b"y" * 10_000
+
+    with TestClient(make_app(probe), mode=mode) as client:
+        assert client.post("/small", content=b"x" * 100_000).status_code == 413
+        assert client.post("/small", content=body()).status_code == 413
+        assert client.post("/small", content=b"x" * 10).text == "10"

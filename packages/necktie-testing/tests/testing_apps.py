@@ -112,6 +112,17 @@ def make_app(probe: Probe) -> Necktie:
                 raise
         return stream(body)
 
+    @app.post("/small", max_body_size=1000)
+    async def small(request):
+        return text(str(len(request.body)))
+
+    @app.post("/count", stream=True, max_body_size=1 << 30)
+    async def count(request):
+        total = 0
+        while (chunk := await request.stream.get()) is not None:
+            total += len(chunk)
+        return text(str(total))
+
     @app.get("/stall")
     async def stall(request):
         await wait_for(probe.release)

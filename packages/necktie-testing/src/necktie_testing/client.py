@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 import httpx
-
 from pynecktie import Necktie
 
 from ._loop import LoopThread

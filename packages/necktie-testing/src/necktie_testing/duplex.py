@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import httpx
 
-from .transport import StreamingTransport, TestResponse
+from .transport import Caller, StreamingTransport, TestResponse
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0
@@ -116,9 +116,9 @@ class AsyncDuplex:
 
 
 class Duplex:
-    """The sync face of `AsyncDuplex`, its calls run on the test client's loop: ``with client.duplex(...)``."""
+    """The sync face of `AsyncDuplex`, run on the test client's loop: ``with client.duplex(...) as d:``."""
 
-    def __init__(self, call: Callable[[Callable[[], Awaitable[Any]]], Any], inner: AsyncDuplex) -> None:
+    def __init__(self, call: Caller, inner: AsyncDuplex) -> None:
         self._call = call
         self.inner = inner
 

@@ -43,7 +43,7 @@ class Exchange:
                     return event
                 if isinstance(event, h11.InformationalResponse):
                     continue
-                raise httpx.RemoteProtocolError(f"the server closed the connection without a response ({event})")
+                raise httpx.RemoteProtocolError(f"the server closed the connection, no response ({event})")
         except BaseException:
             self.abort()
             raise

@@ -27,7 +27,8 @@ PIPE_LIMIT = 1 << 16  # what the client may have in flight towards the protocol,
 class MemoryTransport(asyncio.Transport):
     """The server's side of an in-memory connection (the transport `HttpProtocol` is given)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, protocol: HttpProtocol, peer: tuple[str, int]) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, protocol: HttpProtocol,
+                 peer: tuple[str, int]) -> None:
         super().__init__()
         self.loop = loop
         self.protocol = protocol

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-
 from pynecktie import Necktie
 
 from .client import AsyncTestClient, TestClient

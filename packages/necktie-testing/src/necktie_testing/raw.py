@@ -75,11 +75,12 @@ class RawConnection:
         """Wait for the next piece (None when the server has closed)."""
         if self.eof:
             return None
-        self.sock.settimeout(self.timeout if timeout is None else timeout)
+        wait = self.timeout if timeout is None else timeout
+        self.sock.settimeout(wait)
         try:
             data = self.sock.recv(1 << 16)
         except TimeoutError:
-            raise TimeoutError(f"nothing arrived within {self.timeout if timeout is None else timeout}s") from None
+            raise TimeoutError(f"nothing arrived within {wait}s") from None
         if not data:
             self.eof = True
             return None
@@ -88,7 +89,7 @@ class RawConnection:
         return arrival
 
     def recv_until(self, marker: bytes, timeout: float | None = None) -> bytes:
-        """Receive until everything received contains *marker* (``AssertionError`` if the server closes first)."""
+        """Receive until what was received contains *marker* (``AssertionError`` if the server closes)."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while marker not in self.received:
             left = deadline - time.monotonic()
@@ -143,7 +144,8 @@ class RawConnection:
         assert head is not None
         trailing = getattr(conn, "trailing_data", (b"", False))[0]
         self._parsed = fed - len(trailing)
-        return RawResponse(head.status_code, list(head.headers), b"".join(body), head.http_version, informational)
+        return RawResponse(head.status_code, list(head.headers), b"".join(body), head.http_version,
+                           informational)
 
     # -- ending ---------------------------------------------------------------------------------------
     def shutdown_write(self) -> None:

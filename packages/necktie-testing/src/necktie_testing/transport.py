@@ -17,6 +17,7 @@ from .exchange import Exchange
 from .streams import ByteStream
 
 Connector = Callable[[], Awaitable[ByteStream]]
+Caller = Callable[[Callable[[], Awaitable[Any]]], Any]  # runs a coroutine function on the transport's loop
 _END = object()
 
 
@@ -135,7 +136,7 @@ class StreamingTransport(httpx.AsyncBaseTransport):
         try:
             stream = await asyncio.wait_for(self.connect(), timeouts.get("connect"))
         except (OSError, TimeoutError) as exc:
-            raise httpx.ConnectError(f"could not connect to the app's server: {exc!r}", request=request) from exc
+            raise httpx.ConnectError(f"could not connect to the server: {exc!r}", request=request) from exc
         log = ExchangeLog(self.capture, stream.local_port)  # type: ignore[attr-defined]
         exchange = Exchange(stream, timeouts.get("read"))
         head = await exchange.start(request.method.encode("ascii"), request.url.raw_path,
@@ -152,7 +153,7 @@ class StreamingTransport(httpx.AsyncBaseTransport):
 class SyncResponseBody(httpx.SyncByteStream):
     """A response body read on the transport's loop and handed to a sync caller chunk by chunk."""
 
-    def __init__(self, call: Callable[[Callable[[], Awaitable[Any]]], Any], body: ResponseBody) -> None:
+    def __init__(self, call: Caller, body: ResponseBody) -> None:
         self._call = call
         self._body = body
         self._iterator: AsyncIterator[bytes] | None = None
@@ -183,7 +184,7 @@ class SyncResponseBody(httpx.SyncByteStream):
 class SyncStreamingTransport(httpx.BaseTransport):
     """A sync httpx transport: the async one, run on a loop in another thread."""
 
-    def __init__(self, call: Callable[[Callable[[], Awaitable[Any]]], Any], transport: StreamingTransport) -> None:
+    def __init__(self, call: Caller, transport: StreamingTransport) -> None:
         self.call = call
         self.transport = transport
 
