@@ -155,10 +155,10 @@ class Conn:
         await self.settle()
 
     def answers(self, methods: list[str] | None = None) -> tuple[list[Answer], bytes]:
-        """The complete responses written so far (EOF counted once the transport is closed)."""
-        return parse_all(bytes(self.transport.data), methods, eof=self.transport.closed)
+        """The complete responses written so far (EOF counted once the server closed or half-closed)."""
+        return parse_all(bytes(self.transport.data), methods, eof=self.closed)
 
     @property
     def closed(self) -> bool:
-        """Whether the server closed (or aborted) the connection."""
-        return self.transport.closed
+        """Whether the server closed, aborted or half-closed (sent its FIN on) the connection."""
+        return self.transport.closed or self.transport.eof_written

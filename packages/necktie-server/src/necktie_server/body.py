@@ -7,6 +7,9 @@ from collections import deque
 from collections.abc import Callable
 
 
+SMALL_CHUNK = 4096
+
+
 class BodyBuffer:
     """Chunks the parser produced and the handler has not taken yet, at most about ``limit`` bytes.
 
@@ -14,7 +17,7 @@ class BodyBuffer:
     ``on_drained`` is called, which happens when the handler has taken it below half.
     """
 
-    __slots__ = ("_chunks", "_size", "_limit", "_waiter", "_complete", "_error", "_full", "on_drained",
+    __slots__ = ("_chunks", "_size", "_limit", "_waiter", "_complete", "_error", "_full", "_consumed", "on_drained",
                  "on_first_read", "on_wait")
 
     def __init__(self, limit: int) -> None:
@@ -25,6 +28,7 @@ class BodyBuffer:
         self._complete = False
         self._error: BaseException | None = None
         self._full = False
+        self._consumed = False
         self.on_drained: Callable[[], None] | None = None
         self.on_first_read: Callable[[], None] | None = None
         self.on_wait: Callable[[], None] | None = None
@@ -35,13 +39,26 @@ class BodyBuffer:
         return self._complete
 
     @property
+    def consumed(self) -> bool:
+        """True once the reader was told the body ended (so nothing of it is left unread)."""
+        return self._consumed
+
+    @property
     def full(self) -> bool:
         """True while the buffer holds its limit or more."""
         return self._full
 
     def feed(self, chunk: bytes) -> bool:
         """Add a chunk; True when the buffer is now full (the caller should pause reading)."""
-        self._chunks.append(chunk)
+        chunks = self._chunks
+        if len(chunk) < SMALL_CHUNK and chunks and len(chunks[-1]) < SMALL_CHUNK:
+            # Tiny chunks are joined while they wait, so 1-byte chunks don't cost an object each.
+            tail = chunks[-1]
+            if type(tail) is bytes:
+                tail = chunks[-1] = bytearray(tail)
+            tail += chunk
+        else:
+            chunks.append(chunk)
         self._size += len(chunk)
         self._wake()
         if self._size >= self._limit:
@@ -72,6 +89,8 @@ class BodyBuffer:
         while True:
             if self._chunks:
                 chunk = self._chunks.popleft()
+                if type(chunk) is bytearray:
+                    chunk = bytes(chunk)
                 self._size -= len(chunk)
                 if self._full and self._size <= self._limit // 2:
                     self._full = False
@@ -81,6 +100,7 @@ class BodyBuffer:
             if self._error is not None:
                 raise self._error
             if self._complete:
+                self._consumed = True
                 return None
             if self.on_wait is not None:
                 self.on_wait()

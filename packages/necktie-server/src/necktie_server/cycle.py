@@ -97,7 +97,9 @@ class Cycle:
 
     def _connection_bytes(self) -> bytes:
         """The end of the head: whether the connection stays open, decided now."""
-        if not self.keep_alive or self.protocol.closing:
+        if (not self.keep_alive or self.protocol.closing or not self.complete
+                or (self.buffer is not None and not self.buffer.consumed)):
+            # An answer before the whole request body was read ends the connection: the rest is unread.
             self.keep_alive = False
             return b"connection: close\r\n\r\n"
         if self.request is not None and self.request.version == "1.0":

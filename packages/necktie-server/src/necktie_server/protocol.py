@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 error_logger = logging.getLogger("necktie.error")
 
 FEED_SIZE = 65536  # parser input slice: bounds work per step and keeps glibc from trimming the heap each read
+LINGER_SECONDS = 2.0  # after an error answer, how long input is still read and dropped before closing
+LINGER_BYTES = 1 << 22  # ...and how much of it
+SMALL_CHUNK = 4096  # body pieces under this are joined while buffered, bounding per-piece overhead
 HEAD_STEP = 1024  # parser input slice outside bodies: at most ~60 pipelined requests past the window
 
 
@@ -56,6 +59,7 @@ class HttpProtocol(asyncio.Protocol):
         self.write_paused = False
         self.read_paused = False
         self.requests_started = 0
+        self.discarded = -1  # bytes dropped after a half-close (-1: not lingering)
         self._messages_begun = 0
         self._idle_fed = 0
         self._chunked = 0  # 0: not a chunked body; 1: its head's piece; 2: counting extension bytes
@@ -119,6 +123,8 @@ class HttpProtocol(asyncio.Protocol):
         self.parsing = None
 
     def eof_received(self) -> bool | None:  # noqa: D102
+        if self.discarded >= 0:
+            return None
         # A half-closed client may still read its answer: keep the socket while a complete request runs.
         cycle = self.parsing
         if cycle is not None and not cycle.complete:
@@ -129,6 +135,26 @@ class HttpProtocol(asyncio.Protocol):
             self.closing = True
             return True
         return None
+
+    def _linger(self) -> None:
+        """Close after an answer while the client may still be sending (an error, an unread body).
+
+        Closing a socket with unread input makes the kernel send a reset, which can destroy the answer
+        before the client reads it. So: half-close (the client sees the end at once), then read and drop
+        what still comes for a moment, and close on the client's FIN, the time limit or the byte limit.
+        """
+        transport = self.transport
+        if transport is None or transport.is_closing() or not transport.can_write_eof():
+            self.close()
+            return
+        self.closing = True
+        self.discarded = 0
+        self._unparsed = b""
+        transport.write_eof()
+        self.deadline.arm(LINGER_SECONDS)
+        if self.read_paused:
+            self.read_paused = False
+            transport.resume_reading()
 
     def close(self) -> None:
         """Close after what is buffered has been written."""
@@ -177,6 +203,10 @@ class HttpProtocol(asyncio.Protocol):
     # -- reading and its flow control -----------------------------------------------------------------
     def data_received(self, data: bytes) -> None:  # noqa: D102
         if self.rejected or self.closing:
+            if self.discarded >= 0:
+                self.discarded += len(data)
+                if self.discarded > LINGER_BYTES:
+                    self.close()
             return
         if self._unparsed:
             self._unparsed += data
@@ -372,12 +402,12 @@ class HttpProtocol(asyncio.Protocol):
             cycle.keep_alive = False
         self.parsing = cycle
         self.cycles.append(cycle)
+        length = None
         try:
             if len(special) == (hosts is not None):
                 # Neither a body nor an expectation: the common GET.
                 route = self.app.match(request) if target != b"*" else _options(cycle)
             else:
-                length = None
                 if b"transfer-encoding" in special:
                     if b"content-length" in special:
                         raise BadRequest("Both Content-Length and Transfer-Encoding")
@@ -388,7 +418,8 @@ class HttpProtocol(asyncio.Protocol):
                     length = h1.parse_content_length(special[b"content-length"])
                 route = self.app.match(request) if target != b"*" else _options(cycle)
                 cycle.limit = limit = self.app.body_limit(route)
-                if length is not None and limit is not None and length > limit:
+                # A stream route's handler may change its limit before reading: it is checked on its first get().
+                if length is not None and limit is not None and length > limit and not (route and route.stream):
                     raise PayloadTooLarge(f"Request body of {length} bytes exceeds the limit of {limit}")
                 cycle.expect_continue = h1.check_expect(special.get(b"expect", []), version)
         except NecktieException as exc:
@@ -401,9 +432,9 @@ class HttpProtocol(asyncio.Protocol):
             buffer = cycle.buffer = BodyBuffer(self.settings.request_buffer_size)
             buffer.on_drained = self.maybe_resume
             buffer.on_wait = self._on_body_wait
-            if cycle.expect_continue:
-                buffer.on_first_read = cycle_continue(cycle)
             request.stream = self.app.make_stream(request, buffer)
+            if cycle.expect_continue or length is not None:
+                buffer.on_first_read = _first_read(cycle, length)
             if self.cycles[0] is cycle:
                 self._activate()
         elif cycle.expect_continue and self.cycles[0] is cycle:
@@ -424,10 +455,17 @@ class HttpProtocol(asyncio.Protocol):
             cycle.received += len(body)
             if cycle.limit is not None and cycle.received > cycle.limit:
                 raise PayloadTooLarge(f"Request body exceeds the limit of {cycle.limit} bytes")
-            if cycle.parts is None:
+            parts = cycle.parts
+            if parts is None:
                 cycle.parts = [body]
+            elif len(body) < SMALL_CHUNK and len(parts[-1]) < SMALL_CHUNK:
+                # Tiny chunks are joined as they come, so a body of many 1-byte chunks is not a list of them.
+                tail = parts[-1]
+                if type(tail) is bytes:
+                    tail = parts[-1] = bytearray(tail)
+                tail += body
             else:
-                cycle.parts.append(body)
+                parts.append(body)
 
     def on_message_complete(self) -> None:  # noqa: D102
         cycle = self.parsing
@@ -441,7 +479,7 @@ class HttpProtocol(asyncio.Protocol):
         else:
             parts = cycle.parts
             if parts is not None:
-                cycle.request.body = parts[0] if len(parts) == 1 else b"".join(parts)  # type: ignore[union-attr]
+                cycle.request.body = bytes(parts[0]) if len(parts) == 1 else b"".join(parts)  # type: ignore[union-attr]
                 cycle.parts = None
         self.deadline.disarm()
         if cycle.task is None and self.cycles[0] is cycle:
@@ -481,8 +519,12 @@ class HttpProtocol(asyncio.Protocol):
         if self.state.access_log is not None and cycle.request is not None:
             self.state.access_log(cycle)
         if abort or not cycle.keep_alive or not cycle.complete or self.closing or self.closed:
+            unread = self.rejected or not cycle.complete
             self.rejected = True
-            self.close()
+            if unread:
+                self._linger()
+            else:
+                self.close()
             return
         if cycles:
             self._activate()
@@ -530,6 +572,9 @@ class HttpProtocol(asyncio.Protocol):
     def _on_read_timeout(self) -> None:
         if self.closed:
             return
+        if self.discarded >= 0:
+            self.close()
+            return
         if self._in_head:
             self._fail(RequestTimeout("Request header timeout"))
             return
@@ -563,6 +608,20 @@ def _options(cycle: Cycle) -> None:
 
 class _Stop(NecktieException):
     """Raised inside a parser callback to stop parsing after the error was already handled."""
+
+
+def _first_read(cycle: Cycle, length: int | None) -> Any:
+    """On a stream route's first ``get()``: refuse a declared length over the stream's limit (no 100 sent
+    then), else send ``100 Continue`` if the client waits for it."""
+    def check() -> None:
+        stream = cycle.request.stream  # type: ignore[union-attr]
+        limit = stream.max_size if stream is not None else None
+        if length is not None and limit is not None and length > limit:
+            cycle.keep_alive = False
+            raise PayloadTooLarge(f"Request body of {length} bytes exceeds the limit of {limit}")
+        if cycle.expect_continue and not cycle.complete and cycle.stage is Stage.IDLE:
+            cycle.protocol.write(h1.CONTINUE)
+    return check
 
 
 def cycle_continue(cycle: Cycle) -> Any:
