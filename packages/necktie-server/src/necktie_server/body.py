@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Callable
 
 
-SMALL_CHUNK = 4096
+CHUNK_OVERHEAD = 64  # about what a bytes object and its deque slot cost beyond the data
 
 
 class BodyBuffer:
@@ -50,16 +50,10 @@ class BodyBuffer:
 
     def feed(self, chunk: bytes) -> bool:
         """Add a chunk; True when the buffer is now full (the caller should pause reading)."""
-        chunks = self._chunks
-        if len(chunk) < SMALL_CHUNK and chunks and len(chunks[-1]) < SMALL_CHUNK:
-            # Tiny chunks are joined while they wait, so 1-byte chunks don't cost an object each.
-            tail = chunks[-1]
-            if type(tail) is bytes:
-                tail = chunks[-1] = bytearray(tail)
-            tail += chunk
-        else:
-            chunks.append(chunk)
-        self._size += len(chunk)
+        self._chunks.append(chunk)
+        # Each waiting chunk is counted with its object's overhead, so a flood of 1-byte chunks fills
+        # the buffer (and pauses reading) long before it costs more memory than its limit.
+        self._size += len(chunk) + CHUNK_OVERHEAD
         self._wake()
         if self._size >= self._limit:
             self._full = True
@@ -89,9 +83,7 @@ class BodyBuffer:
         while True:
             if self._chunks:
                 chunk = self._chunks.popleft()
-                if type(chunk) is bytearray:
-                    chunk = bytes(chunk)
-                self._size -= len(chunk)
+                self._size -= len(chunk) + CHUNK_OVERHEAD
                 if self._full and self._size <= self._limit // 2:
                     self._full = False
                     if self.on_drained is not None:
