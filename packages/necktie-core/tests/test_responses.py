@@ -189,3 +189,24 @@ async def test_response_middleware_sees_and_may_replace_a_file_response(app, cal
     result = await call(app, "GET", "/f")
     assert result.headers["X-Seen"] == "10240" and len(result.body) == 10240
     assert (await call(app, "GET", "/f?replace=1")).text == "replaced"
+
+
+async def test_file_response_through_the_asgi_adapter(app, data_file):
+    """A carrier without send_file (here the ASGI adapter) gets the file through the chunked fallback."""
+    app.get("/f")(lambda request: file(data_file))
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+             "scheme": "http", "path": "/f", "raw_path": b"/f", "query_string": b"",
+             "headers": [(b"host", b"x"), (b"range", b"bytes=10-19")], "client": ("1.2.3.4", 5),
+             "server": ("1.2.3.4", 80)}
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 206
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    assert body == data_file.read_bytes()[10:20]
