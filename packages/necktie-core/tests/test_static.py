@@ -55,11 +55,14 @@ async def test_serves_files_with_types(static_app, call):
     assert (await call(static_app, "GET", "/static/%252e%252e/x")).body == b"literal percent dir"
 
 
-async def test_index_files_and_no_listing_by_default(static_app, call):
+async def test_index_files_and_no_listing_by_default(static_app, call, tree):
     assert (await call(static_app, "GET", "/static/sub/")).body == b"<p>index</p>"
     assert (await call(static_app, "GET", "/static/sub")).body == b"<p>index</p>"
     assert (await call(static_app, "GET", "/static/noindex/")).status == 404
     assert (await call(static_app, "GET", "/static/")).status == 404
+    (tree / "root" / "index.html").write_bytes(b"root index")
+    assert (await call(static_app, "GET", "/static/")).body == b"root index"
+    assert (await call(static_app, "GET", "/static")).body == b"root index"
 
 
 async def test_directory_listing_when_enabled(tree, call):

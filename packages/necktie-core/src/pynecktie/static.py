@@ -109,9 +109,10 @@ class StaticFiles:
             raise NotFound("File not found") from None
         if stat.S_ISDIR(st.st_mode):
             for name in self.index:
-                candidate = safe_path(self.root, f"{filename}/{name}", self.follow_external_symlinks)
+                relative = f"{filename.rstrip('/')}/{name}" if filename.strip("/") else name
+                candidate = safe_path(self.root, relative, self.follow_external_symlinks)
                 if candidate is not None and os.path.isfile(candidate):
-                    return self._respond(request, candidate, f"{filename}/{name}")
+                    return self._respond(request, candidate, relative)
             if self.directory_view:
                 return self._listing(request, path)
             raise NotFound("File not found")
