@@ -392,6 +392,10 @@ class ServerError(Exception):
     pass
 
 
+class ServerDied(Exception):
+    """The server exited in the middle of its measurements (its numbers are discarded)."""
+
+
 class Server:
     def __init__(self, peer: Peer, routes: int, tag: str):
         self.peer, self.routes = peer, routes
@@ -442,6 +446,15 @@ class Server:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def healthy(self) -> bool:
+        """Still running and still answering GET /hello (not, say, in the middle of shutting down)."""
+        if not self.alive():
+            return False
+        try:
+            return http_get(self.port, "/hello", timeout=5.0)[0] == 200
+        except OSError:
+            return False
 
     def pids(self) -> list[int]:
         return group_pids(self.proc.pid) if self.proc else []
@@ -671,12 +684,38 @@ class Results:
         self.bounds.setdefault(peer, {})[metric] = bound
 
     def add(self, peer: str, metric: str, value: float) -> None:
-        self.values.setdefault(peer, {}).setdefault(metric, []).append(value)
+        if self._staged is not None:
+            self._staged.append((peer, metric, value))
+        else:
+            self.values.setdefault(peer, {}).setdefault(metric, []).append(value)
+
+    # A server session's numbers are staged and kept only if the server lived through it.
+    _staged: list[tuple[str, str, float]] | None = None
+    _staged_notes: list[str] = []
+
+    def begin(self) -> None:
+        self._staged, self._staged_notes = [], []
+
+    def commit(self) -> None:
+        staged, self._staged = self._staged or [], None
+        for peer, metric, value in staged:
+            self.add(peer, metric, value)
+        for msg in self._staged_notes:
+            if msg not in self.notes:
+                self.notes.append(msg)
+        self._staged_notes = []
+
+    def discard(self) -> list[str]:
+        """Drop the staged numbers and notes; returns the notes."""
+        dropped, self._staged, self._staged_notes = self._staged_notes, None, []
+        return dropped
 
     def note(self, msg: str) -> None:
-        if msg not in self.notes:
-            self.notes.append(msg)
         log("NOTE " + msg)
+        if self._staged is not None:
+            self._staged_notes.append(msg)
+        elif msg not in self.notes:
+            self.notes.append(msg)
 
     def get(self, peer: str, metric: str) -> list[float]:
         return self.values.get(peer, {}).get(metric, [])
@@ -689,6 +728,7 @@ def bench_peer(peer: Peer, s: Settings, wrk: str, results: Results, tag: str) ->
     except ServerError:
         server.stop()
         raise
+    results.begin()
     try:
         results.add(peer.key, "startup_s", server.startup_s)
         if not peer.floor:
@@ -757,16 +797,22 @@ def bench_peer(peer: Peer, s: Settings, wrk: str, results: Results, tag: str) ->
                                  f"{bound:.2f} GB/s; not tried again for this peer")
                 except Exception as exc:
                     results.note(f"{peer.label}: {what} failed: {exc}")
-        if not server.alive():
-            results.note(f"{peer.label}: server died during the run (exit code "
-                         f"{server.proc.returncode}):\n{server.log_tail(15)}")
+        if not server.healthy():
+            dropped = results.discard()
+            first = f" First failure seen: {dropped[0]}" if dropped else ""
+            raise ServerDied(f"{peer.label}: server exited during its measurements (exit code "
+                             f"{server.proc.poll()}; its numbers and notes from this session are "
+                             f"discarded).{first}\n{server.log_tail(15)}")
+        results.commit()
     finally:
+        results.discard()
         server.stop()
 
 
 def bench_routes(routes: int, s: Settings, wrk: str, results: Results, tag: str) -> None:
     peer = PEER_BY_KEY["necktie"]
     server = Server(peer, routes, tag)
+    results.begin()
     try:
         server.start(s.ready_timeout)
         results.add("routes", f"{routes}_startup_s", server.startup_s)
@@ -782,8 +828,25 @@ def bench_routes(routes: int, s: Settings, wrk: str, results: Results, tag: str)
             results.add("routes", f"{routes}_cpu_us", w["cpu_us_per_req"])
         for e in w["errors"]:
             results.note(f"Necktie with {routes} routes: wrk: {e}")
+        if not server.healthy():
+            results.discard()
+            raise ServerDied(f"Necktie with {routes} routes: server exited during its measurement (exit "
+                             f"code {server.proc.poll()}; discarded):\n{server.log_tail(15)}")
+        results.commit()
     finally:
+        results.discard()
         server.stop()
+
+
+def retry(results: Results, session, *args, attempts: int = 2) -> None:
+    """Run one server session; if the server dies midway, note it and run the session once more."""
+    for attempt in range(attempts):
+        try:
+            return session(*args)
+        except ServerDied as exc:
+            results.note(str(exc) + ("\n(session run again)" if attempt + 1 < attempts else ""))
+            if attempt + 1 == attempts:
+                raise
 
 
 def run_all(s: Settings, peers: list[Peer], wrk: str, results: Results, run_tag: str) -> None:
@@ -797,11 +860,13 @@ def run_all(s: Settings, peers: list[Peer], wrk: str, results: Results, run_tag:
                 continue
             t0 = time.perf_counter()
             try:
-                bench_peer(peer, s, wrk, results, f"{run_tag}-round{rnd + 1}")
+                retry(results, bench_peer, peer, s, wrk, results, f"{run_tag}-round{rnd + 1}")
             except ServerError as exc:
                 broken.add(peer.key)
                 results.unavailable[peer.key] = f"server did not start: {exc}"
                 log(f"{peer.label} did not start; skipping it from now on:\n{exc}")
+                continue
+            except ServerDied:
                 continue
             hello = results.get(peer.key, "hello_rps")
             log(f"  {peer.label:26s} {time.perf_counter() - t0:5.1f} s"
@@ -809,7 +874,7 @@ def run_all(s: Settings, peers: list[Peer], wrk: str, results: Results, run_tag:
         if "necktie" in {p.key for p in peers} and "necktie" not in broken:
             for routes in s.route_counts:
                 try:
-                    bench_routes(routes, s, wrk, results, f"{run_tag}-round{rnd + 1}")
+                    retry(results, bench_routes, routes, s, wrk, results, f"{run_tag}-round{rnd + 1}")
                     log(f"  Necktie, {routes:>6} routes: /user/123 "
                         f"{results.get('routes', f'{routes}_rps')[-1]:,.0f} req/s")
                 except Exception as exc:
