@@ -1,44 +1,59 @@
-"""Helpers for the streaming-format tests: load an example app and serve it on loopback."""
+"""Each test here runs once per carrier (necktie-server, and uvicorn and granian over the ASGI adapter).
+
+The apps are the streaming-format examples and `streaming_apps`, served as real subprocesses on loopback by
+the adapter tests' launcher, so the helpers are checked to behave the same under every carrier.
+"""
 
 from __future__ import annotations
 
-import importlib.util
-import socket
 import sys
 from pathlib import Path
-from types import ModuleType
 
-import h11
+import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters"))
 
+from adapter_carriers import CARRIERS, EXAMPLES, serving  # noqa: E402
 
-def load_example(name: str) -> ModuleType:
-    """Import ``examples/<name>.py`` afresh."""
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+HERE = Path(__file__).resolve().parent
 
 
-def raw_exchange(port: int, raw: bytes, timeout: float = 10.0) -> tuple[h11.Response, bytes]:
-    """Send *raw* bytes on a fresh connection and parse one response with h11."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(raw)
-        conn = h11.Connection(h11.CLIENT)
-        conn.send(h11.Request(method="GET", target="/", headers=[("Host", "x")]))
-        response, body = None, b""
-        while True:
-            event = conn.next_event()
-            if event is h11.NEED_DATA:
-                conn.receive_data(sock.recv(65536))
-                continue
-            if isinstance(event, h11.Response):
-                response = event
-            elif isinstance(event, h11.Data):
-                body += event.data
-            elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
-                assert response is not None
-                return response, body
+@pytest.fixture(scope="module", params=CARRIERS)
+def carrier(request: pytest.FixtureRequest) -> str:
+    """The name of the server carrying the apps."""
+    return request.param  # type: ignore[no-any-return]
+
+
+def _served(carrier: str, module: str, app_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    with serving(carrier, module, app_dir, tmp_path_factory.mktemp(module) / "log") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def apps(carrier, tmp_path_factory):
+    """`streaming_apps` (the tests' own routes), served by *carrier*."""
+    yield from _served(carrier, "streaming_apps", HERE, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def upload_example(carrier, tmp_path_factory):
+    """``examples/multipart_upload.py``, served by *carrier*."""
+    yield from _served(carrier, "multipart_upload", EXAMPLES, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def ndjson_example(carrier, tmp_path_factory):
+    """``examples/ndjson_stream.py``, served by *carrier*."""
+    yield from _served(carrier, "ndjson_stream", EXAMPLES, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def sse_example(carrier, tmp_path_factory):
+    """``examples/sse_events.py``, served by *carrier*."""
+    yield from _served(carrier, "sse_events", EXAMPLES, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def validation_example(carrier, tmp_path_factory):
+    """``examples/validation.py``, served by *carrier*."""
+    yield from _served(carrier, "validation", EXAMPLES, tmp_path_factory)

@@ -5,84 +5,15 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 import zlib
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
-from conftest import load_example, raw_exchange
-
-from necktie_testing import LiveServer
-from pynecktie import Necktie
-from pynecktie.response import json as json_response
-from pynecktie.response import ndjson
-
-HERE = Path(__file__).resolve().parent
+from adapter_carriers import EXAMPLES, exchange, launch, read_response
 BOUNDARY = "necktieBoundary7MA4YWxkTrZu0gW"
-
-
-@pytest.fixture(scope="module")
-def upload_server():
-    with LiveServer(load_example("multipart_upload").app) as server:
-        yield server
-
-
-def _app() -> Necktie:
-    app = Necktie("multipart_tests")
-
-    @app.post("/heads", stream=True)
-    async def heads(request):
-        """Announce each part as its head arrives, then its size once read (full duplex)."""
-
-        async def lines():
-            async for part in request.stream.multipart():
-                yield {"start": part.name}
-                size = 0
-                async for chunk in part:
-                    size += len(chunk)
-                yield {"end": part.name, "size": size}
-
-        return ndjson(lines())
-
-    @app.post("/limited", stream=True)
-    async def limited(request):
-        fields = {}
-        async for part in request.stream.multipart(max_parts=3, max_field_size=10, max_header_size=200,
-                                                   max_headers=3):
-            fields[part.name] = (await part.read()).decode()
-        return json_response(fields)
-
-    @app.post("/skip", stream=True)
-    async def skip(request):
-        """Read only the parts named keep-*; the others are skipped by moving on."""
-        seen, kept = [], {}
-        async for part in request.stream.multipart():
-            seen.append(part.name)
-            if part.name.startswith("keep"):
-                kept[part.name] = await part.text()
-        return json_response({"seen": seen, "kept": kept})
-
-    @app.post("/stale", stream=True)
-    async def stale(request):
-        reader = request.stream.multipart()
-        first = await reader.__anext__()
-        await reader.__anext__()
-        try:
-            await first.read()
-        except RuntimeError as exc:
-            return json_response({"error": str(exc)})
-        return json_response({"error": None})
-
-    return app
-
-
-@pytest.fixture(scope="module")
-def server():
-    with LiveServer(_app()) as live:
-        yield live
 
 
 def _part(name: str, body: bytes, filename: str | None = None, ctype: str | None = None) -> bytes:
@@ -100,14 +31,14 @@ def _body(*parts: bytes) -> bytes:
 def _post(port: int, path: str, body: bytes, ctype: str | None = None) -> tuple[int, bytes]:
     ctype = ctype or f"multipart/form-data; boundary={BOUNDARY}"
     head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n"
-    response, received = raw_exchange(port, head.encode() + body)
+    response, received = exchange(port, head.encode() + body)
     return response.status_code, received
 
 
-def test_fields_and_files_from_a_real_client(upload_server):
+def test_fields_and_files_from_a_real_client(upload_example):
     payload = os.urandom(300_000) + b"\r\n--" + BOUNDARY.encode()[:10]  # looks like a boundary, is not
     response = httpx.post(
-        upload_server.url + "/upload",
+        f"http://127.0.0.1:{upload_example.port}/upload",
         data={"title": "héllo wörld", "empty": ""},
         files={"photo": ("fïle.bin", payload, "image/x-test"), "notes": ("n.txt", b"", "text/plain")},
     )
@@ -122,10 +53,10 @@ def test_fields_and_files_from_a_real_client(upload_server):
     }
 
 
-def test_each_part_is_handed_over_before_the_next_is_sent(server):
+def test_each_part_is_handed_over_before_the_next_is_sent(apps):
     """The handler announces part `a` while its body is still open and part `b` not yet sent."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(b"POST /heads HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+    with socket.create_connection(("127.0.0.1", apps.port), timeout=10) as sock:
+        sock.sendall(b"POST /mp/heads HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                      b"Content-Type: multipart/form-data; boundary=" + BOUNDARY.encode() + b"\r\n\r\n")
 
         def chunk(data: bytes) -> None:
@@ -152,23 +83,23 @@ def test_each_part_is_handed_over_before_the_next_is_sent(server):
     assert b'{"end":"b","size":2}\n' in received
 
 
-def test_unread_parts_are_skipped(server):
+def test_unread_parts_are_skipped(apps):
     body = _body(_part("skip1", b"s" * 100_000), _part("keep1", b"one"),
                  _part("skip2", b"zz", "f.bin"), _part("keep2", b"two"))
-    status, received = _post(server.port, "/skip", body)
+    status, received = _post(apps.port, "/mp/skip", body)
     assert status == 200
     assert json.loads(received) == {"seen": ["skip1", "keep1", "skip2", "keep2"],
                                     "kept": {"keep1": "one", "keep2": "two"}}
 
 
-def test_a_part_left_behind_cannot_be_read(server):
-    status, received = _post(server.port, "/stale", _body(_part("a", b"1"), _part("b", b"2")))
+def test_a_part_left_behind_cannot_be_read(apps):
+    status, received = _post(apps.port, "/mp/stale", _body(_part("a", b"1"), _part("b", b"2")))
     assert status == 200
     assert "only the current multipart part" in json.loads(received)["error"]
 
 
-def test_limits_within_bounds_pass(server):
-    status, received = _post(server.port, "/limited", _body(_part("a", b"0123456789"), _part("b", b"")))
+def test_limits_within_bounds_pass(apps):
+    status, received = _post(apps.port, "/mp/limited", _body(_part("a", b"0123456789"), _part("b", b"")))
     assert (status, json.loads(received)) == (200, {"a": "0123456789", "b": ""})
 
 
@@ -179,8 +110,8 @@ def test_limits_within_bounds_pass(server):
     (_body(f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"a\"\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\nv\r\n"
            .encode()), 400, b"Maximum header count exceeded"),
 ])
-def test_limits(server, body, status, message):
-    got, received = _post(server.port, "/limited", body)
+def test_limits(apps, body, status, message):
+    got, received = _post(apps.port, "/mp/limited", body)
     assert got == status
     assert message in received
 
@@ -194,17 +125,21 @@ def test_limits(server, body, status, message):
     (_body(_part("a", b"1")), "multipart/form-data", b"no valid boundary"),
     (_body(_part("a", b"1")), "application/json", b"Expected a multipart/form-data body"),
 ])
-def test_malformed_is_400(server, body, ctype, message):
-    status, received = _post(server.port, "/limited", body, ctype)
+def test_malformed_is_400(apps, body, ctype, message):
+    status, received = _post(apps.port, "/mp/limited", body, ctype)
     assert status == 400
     assert message in received
 
 
-def _vm_hwm_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmHWM")
+def _peak_rss_kib(pid: int) -> int:
+    """The highest peak RSS (VmHWM) among the server process and its children (granian forks workers)."""
+    root = psutil.Process(pid)
+    peaks = []
+    for proc in [root, *root.children(recursive=True)]:
+        for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]))
+    return max(peaks)
 
 
 UPLOAD_SIZE = int(os.environ.get("NECKTIE_TEST_UPLOAD_BYTES", 1 << 30))
@@ -213,18 +148,19 @@ UPLOAD_SIZE = int(os.environ.get("NECKTIE_TEST_UPLOAD_BYTES", 1 << 30))
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
-def test_one_gib_upload_in_flat_memory():
-    """A 1 GiB file part streams through multipart() while the server's peak RSS stays far below it."""
-    proc = subprocess.Popen([sys.executable, str(HERE / "serve_example.py"), "multipart_upload"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=HERE, text=True)
-    try:
-        port = int(proc.stdout.readline())
-        warm = _part("title", b"warm-up") + _part("f", os.urandom(1 << 20), "w.bin")
-        status, _ = _post(port, "/upload", _body(warm))
-        assert status == 200
-        baseline = _vm_hwm_kib(proc.pid)
+def test_one_gib_upload_in_flat_memory(carrier, tmp_path):
+    """A 1 GiB file part streams through multipart() while the server's peak RSS stays far below it.
 
-        block = os.urandom(1 << 20)  # sent again and again: the client holds 1 MiB, never the upload
+    The upload is generated on the fly from one random MiB sent over and over, and checked by CRC-32.
+    """
+    server = launch(carrier, "multipart_upload", EXAMPLES, tmp_path / "log")
+    try:
+        warm = _part("title", b"warm-up") + _part("f", os.urandom(1 << 20), "w.bin")
+        status, _ = _post(server.port, "/upload", _body(warm))
+        assert status == 200
+        baseline = _peak_rss_kib(server.process.pid)
+
+        block = os.urandom(1 << 20)
         blocks = UPLOAD_SIZE // len(block)
         head = _part("title", b"big one") + (
             f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n"
@@ -233,28 +169,23 @@ def test_one_gib_upload_in_flat_memory():
         length = len(head) + blocks * len(block) + len(tail)
         started = time.monotonic()
         crc = 0
-        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
             sock.sendall(f"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\nContent-Type: "
                          f"multipart/form-data; boundary={BOUNDARY}\r\n\r\n".encode() + head)
             for _ in range(blocks):
                 sock.sendall(block)
                 crc = zlib.crc32(block, crc)
             sock.sendall(tail)
-            received = b""
-            while not received.endswith(b"}]}"):
-                data = sock.recv(65536)
-                assert data, "connection closed before the response"
-                received += data
+            response, received = read_response(sock, "POST")
         elapsed = time.monotonic() - started
-        peak = _vm_hwm_kib(proc.pid)
-        summary = json.loads(received.split(b"\r\n\r\n", 1)[1])
-        assert summary == {"fields": {"title": "big one"}, "files": [
+        peak = _peak_rss_kib(server.process.pid)
+        assert response.status_code == 200
+        assert json.loads(received) == {"fields": {"title": "big one"}, "files": [
             {"name": "file", "filename": "big.bin", "content_type": "application/octet-stream",
              "size": blocks * len(block), "crc32": crc}]}
-        print(f"\nuploaded {blocks} MiB in {elapsed:.1f} s; server VmHWM {baseline // 1024} MiB before, "
-              f"{peak // 1024} MiB after")
+        print(f"\n{carrier}: {blocks} MiB through multipart() in {elapsed:.1f} s; server peak RSS "
+              f"{baseline // 1024} MiB before, {peak // 1024} MiB after")
         assert peak - baseline < 64 * 1024, f"server peak memory grew by {(peak - baseline) // 1024} MiB"
         assert peak < 256 * 1024
     finally:
-        proc.stdin.close()
-        proc.wait(30)
+        server.stop()
