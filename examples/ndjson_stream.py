@@ -5,7 +5,6 @@ Run it, then: printf '{"seq":1,"value":2.5}\n{"seq":2,"value":4}\n' |
 """
 
 from pydantic import BaseModel
-
 from pynecktie import Necktie
 from pynecktie.ndjson import NDJSONLineError
 from pynecktie.response import json, ndjson

@@ -6,7 +6,6 @@ Run it, then: curl -N http://127.0.0.1:8000/events   (or -H 'Last-Event-ID: 2' t
 import asyncio
 
 from pydantic import BaseModel
-
 from pynecktie import Necktie
 from pynecktie.response import Event, sse
 

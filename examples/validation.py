@@ -4,7 +4,6 @@ Run it, then: curl -d '{"name":"tie","price":9.5}' http://127.0.0.1:8000/items
 """
 
 from pydantic import BaseModel, Field
-
 from pynecktie import Necktie, validate
 from pynecktie.response import json
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from pydantic import BaseModel
-
 from pynecktie import Necktie, validate
+from pynecktie.forms import File
 from pynecktie.response import Event, json, ndjson, sse, text
 from pynecktie.views import HTTPMethodView
 from pynecktie.views import stream as stream_view
@@ -159,3 +159,16 @@ class StreamedPointView(HTTPMethodView):
 
 app.add_route(PointView.as_view(), "/v/view")
 app.add_route(StreamedPointView.as_view(), "/v/streamed-view")
+
+
+class Profile(BaseModel):
+    name: str
+    avatar: File
+    tags: list[str] = []
+
+
+@app.post("/v/profile")
+@validate(form=Profile)
+async def profile(request, body: Profile):
+    avatar = body.avatar
+    return json({"name": body.name, "tags": body.tags, "file": [avatar.name, avatar.type, len(avatar.body)]})

@@ -13,6 +13,7 @@ import httpx
 import psutil
 import pytest
 from adapter_carriers import EXAMPLES, exchange, launch, read_response
+
 BOUNDARY = "necktieBoundary7MA4YWxkTrZu0gW"
 
 

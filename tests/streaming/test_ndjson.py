@@ -1,4 +1,4 @@
-"""NDJSON over real sockets on every carrier: line-by-line validation while the body streams, errors, output."""
+"""NDJSON over real sockets on every carrier: lines validated while the body streams, errors, output."""
 
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def test_100k_lines_are_validated_and_answered_while_the_upload_streams(ndjson_e
 
         def send_lines(start: int, stop: int) -> None:
             for base in range(start, stop, 1000):
-                chunk = b"".join(b'{"seq":%d,"value":%d.5}\n' % (n, n) for n in range(base, min(base + 1000, stop)))
+                numbers = range(base, min(base + 1000, stop))
+                chunk = b"".join(b'{"seq":%d,"value":%d.5}\n' % (n, n) for n in numbers)
                 sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
 
         send_lines(1, LINES // 2)
@@ -77,7 +78,8 @@ def test_bad_line_before_the_response_is_a_422_naming_it(ndjson_example):
                    "string as a number",
         "line": 3,
         "errors": [{"type": "float_parsing", "loc": ["value"],
-                    "msg": "Input should be a valid number, unable to parse string as a number", "input": "x"}],
+                    "msg": "Input should be a valid number, unable to parse string as a number",
+                    "input": "x"}],
     }
 
 

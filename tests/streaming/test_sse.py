@@ -1,4 +1,4 @@
-"""Server-sent events on every carrier: a real SSE client, exact framing over a raw socket, keep-alive pings."""
+"""Server-sent events on every carrier: a real SSE client, exact framing on a raw socket, keep-alive pings."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import httpx
 import pytest
 from adapter_carriers import header, request
 from httpx_sse import connect_sse
-
 from pynecktie.response import Event
 from pynecktie.sse import encode
 
@@ -28,7 +27,8 @@ def test_a_reconnecting_client_resumes_after_last_event_id(sse_example):
         with connect_sse(client, "GET", "/mixed") as source:
             events = list(source.iter_sse())
     # httpx-sse surfaces the retry-only block as an event with empty data (a browser does not dispatch it).
-    assert [e.data for e in events] == ["", "plain text", '{"kind":"dict","n":1}', '{"symbol":"NT","price":1.5}']
+    assert [e.data for e in events] == ["", "plain text", '{"kind":"dict","n":1}',
+                                        '{"symbol":"NT","price":1.5}']
     assert events[0].retry == 3000
     assert events[3].json() == {"symbol": "NT", "price": 1.5}
 

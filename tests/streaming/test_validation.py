@@ -1,4 +1,4 @@
-"""@validate on every carrier: models injected into handlers, and 422s carrying pydantic's exact error list."""
+"""@validate on every carrier: models injected into handlers, 422s carrying pydantic's exact error list."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import json
 
 import pytest
 from adapter_carriers import header, request
-
 from pynecktie import validate
 
 UNPROCESSABLE = {"description": "Unprocessable Entity", "status": 422}
+URLENCODED = "application/x-www-form-urlencoded"
 
 
 def _call(port: int, method: str, path: str, body: bytes = b"", ctype: str = "application/json"):
@@ -18,7 +18,8 @@ def _call(port: int, method: str, path: str, body: bytes = b"", ctype: str = "ap
 
 
 def test_valid_json_body_becomes_the_model(validation_example):
-    status, body = _call(validation_example.port, "POST", "/items", b'{"name":"tie","price":9.5,"tags":["silk"]}')
+    payload = b'{"name":"tie","price":9.5,"tags":["silk"]}'
+    status, body = _call(validation_example.port, "POST", "/items", payload)
     assert (status, body) == (201, {"name": "tie", "price": 9.5, "tags": ["silk"]})
 
 
@@ -68,7 +69,7 @@ def test_invalid_query_is_422(validation_example):
 
 def test_url_encoded_and_multipart_forms(validation_example):
     port = validation_example.port
-    status, body = _call(port, "POST", "/signup", b"email=a%40b.c&age=20", "application/x-www-form-urlencoded")
+    status, body = _call(port, "POST", "/signup", b"email=a%40b.c&age=20", URLENCODED)
     assert (status, body) == (200, {"email": "a@b.c", "adult": True})
     multipart = (b'--XyZ\r\nContent-Disposition: form-data; name="email"\r\n\r\nz@y.x\r\n'
                  b'--XyZ\r\nContent-Disposition: form-data; name="age"\r\n\r\n12\r\n--XyZ--\r\n')
@@ -78,7 +79,7 @@ def test_url_encoded_and_multipart_forms(validation_example):
 
 def test_invalid_form_is_422_and_a_non_form_body_400(validation_example):
     port = validation_example.port
-    status, body = _call(port, "POST", "/signup", b"email=a%40b.c&age=old", "application/x-www-form-urlencoded")
+    status, body = _call(port, "POST", "/signup", b"email=a%40b.c&age=old", URLENCODED)
     assert status == 422
     assert body == {**UNPROCESSABLE, "message": "Invalid form", "errors": [
         {"type": "int_parsing", "loc": ["age"],
@@ -91,7 +92,8 @@ def test_invalid_form_is_422_and_a_non_form_body_400(validation_example):
 
 def test_json_and_query_together(apps):
     status, body = _call(apps.port, "POST", "/v/both?ids=1&ids=2&flag=yes", b'{"x":1,"y":2}')
-    assert (status, body) == (200, {"body": {"x": 1, "y": 2}, "query": {"limit": 10, "ids": [1, 2], "flag": True}})
+    assert (status, body) == (200, {"body": {"x": 1, "y": 2},
+                                    "query": {"limit": 10, "ids": [1, 2], "flag": True}})
     status, body = _call(apps.port, "POST", "/v/both?ids=1&ids=b", b'{"x":1,"y":2}')
     assert status == 422
     assert body["errors"] == [{"type": "int_parsing", "loc": ["ids", 1],
@@ -124,3 +126,17 @@ def test_validate_needs_a_source_and_not_both_bodies():
         validate()
     with pytest.raises(ValueError):
         validate(json=dict, form=dict)
+
+
+def test_form_model_with_a_file_field(apps):
+    body = (b'--XyZ\r\nContent-Disposition: form-data; name="name"\r\n\r\nAnn\r\n'
+            b'--XyZ\r\nContent-Disposition: form-data; name="tags"\r\n\r\na\r\n'
+            b'--XyZ\r\nContent-Disposition: form-data; name="tags"\r\n\r\nb\r\n'
+            b'--XyZ\r\nContent-Disposition: form-data; name="avatar"; filename="me.png"\r\n'
+            b"Content-Type: image/png\r\n\r\n\x89PNG\r\n--XyZ--\r\n")
+    status, got = _call(apps.port, "POST", "/v/profile", body, "multipart/form-data; boundary=XyZ")
+    assert (status, got) == (200, {"name": "Ann", "tags": ["a", "b"], "file": ["me.png", "image/png", 4]})
+    status, got = _call(apps.port, "POST", "/v/profile", b"name=Ann", "application/x-www-form-urlencoded")
+    assert status == 422
+    assert got["errors"] == [{"type": "missing", "loc": ["avatar"], "msg": "Field required",
+                              "input": {"name": "Ann"}}]

@@ -98,7 +98,7 @@ class Part:
         return self._reader._body(self)
 
     async def read(self, limit: int | None = None) -> bytes:
-        """The rest of the part's body, joined; more than *limit* bytes (default ``max_field_size``) is a 413."""
+        """The rest of the part's body, joined; past *limit* bytes (default ``max_field_size``) a 413."""
         if limit is None:
             limit = self._reader.max_field_size
         chunks: list[bytes] = []

@@ -3,7 +3,8 @@
 ``async for item in request.stream.ndjson(Model)`` parses each line as it arrives and validates it with a
 pydantic model (or any type pydantic accepts; plain JSON values without one). A bad line raises
 `NDJSONLineError` naming its line: a 422 with pydantic's errors when the handler lets it through before its
-response has started. ``pynecktie.response.ndjson(items)`` streams models, dicts or any JSON-able values as lines.
+response has started. ``pynecktie.response.ndjson(items)`` streams models, dicts or any JSON-able values
+as lines.
 """
 
 from __future__ import annotations

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 from pydantic import BaseModel
-
 from pynecktie.exceptions import BadRequest
 from pynecktie.multipart import MultipartReader
 from pynecktie.ndjson import NDJSONLineError, read_ndjson
 
 BOUNDARY = "b0und4ry"
+CTYPE = f"multipart/form-data; boundary={BOUNDARY}"
 BODY = (
-    b"\r\n--b0und4ry\r\nContent-Disposition: form-data; name=\"field\"\r\n\r\nvalue with \r\n--b0und in it\r\n"
+    b"\r\n--b0und4ry\r\nContent-Disposition: form-data; name=\"field\"\r\n\r\n"
+    b"value with \r\n--b0und in it\r\n"
     b"--b0und4ry\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\xc3\xbc.txt\"\r\n"
     b"Content-Type: text/csv\r\nX-Extra: 1\r\n\r\na,b\r\n1,2\r\n\r\n"
     b"--b0und4ry\r\nContent-Disposition: form-data; name=\"empty\"\r\n\r\n\r\n"
@@ -36,7 +37,7 @@ class Chunks:
 
 async def _parts(stream: Chunks) -> list[tuple[str | None, str | None, str, bytes]]:
     parts = []
-    async for part in MultipartReader(stream, f"multipart/form-data; boundary={BOUNDARY}"):  # type: ignore[arg-type]
+    async for part in MultipartReader(stream, CTYPE):  # type: ignore[arg-type]
         parts.append((part.name, part.filename, part.content_type, await part.read()))
     return parts
 
@@ -47,7 +48,7 @@ async def test_multipart_parts_whatever_the_chunking(size):
 
 
 async def test_multipart_part_headers():
-    reader = MultipartReader(Chunks(BODY, 9), f"multipart/form-data; boundary={BOUNDARY}")  # type: ignore[arg-type]
+    reader = MultipartReader(Chunks(BODY, 9), CTYPE)  # type: ignore[arg-type]
     await reader.__anext__()
     part = await reader.__anext__()
     assert part.headers["x-extra"] == "1"
@@ -56,7 +57,7 @@ async def test_multipart_part_headers():
 
 
 async def test_multipart_preamble_is_refused():
-    """python-multipart skips blank lines before the first boundary but no other preamble (browsers send none)."""
+    """Blank lines before the first boundary are skipped, any other preamble refused (browsers send none)."""
     with pytest.raises(BadRequest):
         await _parts(Chunks(b"preamble\r\n" + BODY, 64))
 
@@ -80,7 +81,8 @@ async def test_ndjson_lines_whatever_the_chunking(size):
 async def test_ndjson_error_carries_the_line_number():
     items = []
     with pytest.raises(NDJSONLineError) as info:
-        async for p in read_ndjson(Chunks(b'{"x":1}\n\n{"x":"no"}\n{"x":3}\n', 4), Point):  # type: ignore[arg-type]
+        body = Chunks(b'{"x":1}\n\n{"x":"no"}\n{"x":3}\n', 4)
+        async for p in read_ndjson(body, Point):  # type: ignore[arg-type]
             items.append(p.x)
     assert items == [1]
     assert info.value.line == 3 and info.value.status_code == 422
