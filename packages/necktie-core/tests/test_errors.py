@@ -95,6 +95,9 @@ async def test_failing_exception_handler_falls_back_to_500(app, call):
     ("application/json", "application/json", b'"status":500'),
     ("text/html,application/xhtml+xml", "text/html; charset=utf-8", b"<h1>500"),
     ("*/*", "text/plain; charset=utf-8", b"500"),
+    ("text/html;q=0.5, application/json", "application/json", b'"status":500'),
+    ("application/json;q=0, text/html", "text/html; charset=utf-8", b"<h1>500"),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/html; charset=utf-8", b"<h1>"),
     ("", "text/plain; charset=utf-8", b"500"),
 ])
 async def test_default_error_page_follows_accept_and_hides_tracebacks(app, call, accept, content_type, marker):

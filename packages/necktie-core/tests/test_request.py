@@ -164,6 +164,7 @@ async def test_request_properties(app, call):
     assert r.url == "http://shop.example:8080/items/5?x=1"
     assert (r.path, r.query_string, r.content_type) == ("/items/5", "x=1", "text/plain")
     assert r.match_info == {"id": 5} and r.id == "req-42"
+    assert (r.uri_template, r.endpoint) == ("/items/<id:int>", "handler")
     await call(app, "GET", "/items/6", conn=ConnInfo("::1", 1, "::1", 443, ssl=True))
     r = app.ctx.seen
     assert r.scheme == "https" and len(r.id) == 36 and r.remote_addr == "" and r.client_ip == "::1"

@@ -14,15 +14,33 @@ if TYPE_CHECKING:
     from .request import Request
 
 
+_FORMATS = {"application/json": "json", "text/html": "html", "application/xhtml+xml": "html", "text/plain": "text"}
+
+
 def _preferred(request: Request | None) -> str:
+    """json, html or text: the format the ``Accept`` header ranks highest (q-values honoured, the first
+    listed winning ties); without a preference, JSON for a JSON request and plain text otherwise."""
     if request is None:
         return "text"
-    accept = request.headers.get("accept", "")
-    if "application/json" in accept or request.content_type.startswith("application/json"):
-        return "json"
-    if "text/html" in accept:
-        return "html"
-    return "text"
+    best, best_q = "", 0.0
+    for item in request.headers.get("accept", "").split(",")[:32]:
+        media, _, params = item.partition(";")
+        kind = _FORMATS.get(media.strip().lower())
+        if kind is None:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > best_q:
+            best, best_q = kind, q
+    if best:
+        return best
+    return "json" if request.content_type.startswith("application/json") else "text"
 
 
 def render_error(request: Request | None, exc: BaseException, debug: bool) -> HTTPResponse:

@@ -389,6 +389,16 @@ class Request:
         if self.stream is not None and not self.stream.ended:
             self.body = await self.stream.read()
 
+    @property
+    def uri_template(self) -> str | None:
+        """The matched route's path pattern (``/users/<user_id:int>``), or None when nothing matched."""
+        return self.route.path if self.route is not None else None
+
+    @property
+    def endpoint(self) -> str | None:
+        """The matched route's name (what `url_for` takes), or None when nothing matched."""
+        return self.route.name if self.route is not None else None
+
     def url_for(self, name: str, **params: Any) -> str:
         """The path of the route called *name* (see `Necktie.url_for`)."""
         return self.app.url_for(name, **params)
