@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from pynecktie import Blueprint, Necktie
+from pynecktie import Blueprint
 from pynecktie.blueprints import BlueprintGroup
 from pynecktie.response import stream, text
 

@@ -118,6 +118,10 @@ def test_ranges_head_and_304_on_one_keep_alive_connection(app, files_dir):
         assert unsatisfiable.status == 416
         assert unsatisfiable.header("content-range") == f"bytes */{len(data)}"
 
+        conn.send(b"HEAD /small HTTP/1.1\r\nHost: x\r\n\r\n")
+        head_small = conn.read_response("HEAD")
+        assert head_small.body == b"" and head_small.header("content-length") == "11"
+
         conn.send(b"GET /small HTTP/1.1\r\nHost: x\r\n\r\n")
         small = conn.read_response()
         assert small.body == b"small file\n"

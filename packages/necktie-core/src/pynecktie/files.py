@@ -226,11 +226,21 @@ async def send_chunked(sink: ResponseSink, response: FileResponse, skip_body: bo
     await sink.end()
 
 
+SMALL_FILE = 32_768  # up to this size a file is read at once and sent with its head in one write
+
+
 async def send(request: Request, response: FileResponse, sink: ResponseSink) -> None:
-    """Send a prepared file response: a bodiless 304, the carrier's ``send_file``, or `send_chunked`."""
+    """Send a prepared file response: a bodiless 304, a small file in one piece, the carrier's
+    ``send_file``, or `send_chunked`."""
     try:
         if response.file is None:
             await sink.send(response, b"")
+            return
+        if response.count <= SMALL_FILE and response.use_sendfile:
+            # Reading a few KiB (from the page cache, almost always) costs less than a thread hop or a
+            # second write, and the head and body leave in one packet.
+            data = os.pread(response.file.fileno(), response.count, response.offset) if response.count else b""
+            await sink.send(response, data)
             return
         send_file = getattr(sink, "send_file", None)
         if send_file is not None and response.use_sendfile:
