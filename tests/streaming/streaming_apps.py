@@ -108,6 +108,31 @@ async def sse_release(request):
     return text("released")
 
 
+closed: list[str] = []
+
+
+@app.get("/sse/forever")
+async def sse_forever(request):
+    """Ticks until the client goes away; the generator's `finally` records that it was closed."""
+
+    async def feed():
+        try:
+            n = 0
+            while True:
+                n += 1
+                yield f"tick {n}"
+                await asyncio.sleep(0.01)
+        finally:
+            closed.append("sse")
+
+    return sse(feed())
+
+
+@app.get("/sse/closed")
+async def sse_closed(request):
+    return json(closed)
+
+
 @app.get("/sse/last-id")
 async def sse_last_id(request):
     return text(repr(request.last_event_id))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import struct
+import time
 
 import h11
 import httpx
@@ -98,6 +101,24 @@ def test_comments_keep_a_quiet_stream_alive(apps):
     assert stream.body.startswith(b"id: 1\ndata: first\n\n: ping\n\n")
     assert stream.body.endswith(b": ping\n\ndata: done\n\n")
     assert stream.body.replace(b": ping\n\n", b"") == b"id: 1\ndata: first\n\ndata: done\n\n"
+
+
+def test_a_client_going_away_closes_the_event_source(apps):
+    sock = socket.create_connection(("127.0.0.1", apps.port), timeout=30)
+    sock.sendall(b"GET /sse/forever HTTP/1.1\r\nHost: x\r\n\r\n")
+    received = b""
+    while b"data: tick 3\n\n" not in received:
+        data = sock.recv(65536)
+        assert data, "the stream ended early"
+        received += data
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()  # RST: the client is gone
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if json.loads(request(apps.port, "GET", "/sse/closed")[1]) == ["sse"]:
+            break
+        time.sleep(0.05)
+    assert json.loads(request(apps.port, "GET", "/sse/closed")[1]) == ["sse"]
 
 
 def test_last_event_id_on_the_request(apps):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ from .validation import ValidationFailed, error_list
 if TYPE_CHECKING:
     from .request import RequestStream
 
-__all__ = ["NDJSONLineError", "ndjson", "read_ndjson"]
+__all__ = ["NDJSONLineError", "closing_source", "ndjson", "read_ndjson"]
 
 MAX_LINE_SIZE = 1 << 20
 _BLANK = re.compile(rb"[ \t\r]*\Z")
@@ -80,6 +81,18 @@ async def read_ndjson(
             return
 
 
+@asynccontextmanager
+async def closing_source(items: AsyncIterable[Any]) -> AsyncIterator[AsyncIterable[Any]]:
+    """Hand *items* over, then close it if it is an async generator (its ``finally`` runs at once, even
+    when the client went away mid-stream, rather than whenever the generator is garbage-collected)."""
+    try:
+        yield items
+    finally:
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
 def ndjson(
     items: AsyncIterable[Any] | Iterable[Any],
     status: int = 200,
@@ -94,8 +107,9 @@ def ndjson(
     async def send_lines(response: StreamingHTTPResponse) -> None:
         dumps = _json.dumps
         if isinstance(items, AsyncIterable):
-            async for item in items:
-                await response.write(dumps(item) + b"\n")
+            async with closing_source(items) as source:
+                async for item in source:
+                    await response.write(dumps(item) + b"\n")
         else:
             for item in items:
                 await response.write(dumps(item) + b"\n")

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import _json
 from .headers import Headers
+from .ndjson import closing_source
 from .response import HeadersLike, StreamingHTTPResponse
 
 __all__ = ["Event", "encode", "sse"]
@@ -95,9 +96,10 @@ def sse(
             pinger.add_done_callback(lambda task: task.cancelled() or task.exception())
         try:
             if isinstance(items, AsyncIterable):
-                async for item in items:
-                    await response.write(encode(item))
-                    last_write[0] = loop.time()
+                async with closing_source(items) as source:
+                    async for item in source:
+                        await response.write(encode(item))
+                        last_write[0] = loop.time()
             else:
                 for item in items:
                     await response.write(encode(item))
