@@ -117,3 +117,35 @@ async def test_async_client(mode, probe):
 def test_unknown_mode_is_refused(probe):
     with pytest.raises(ValueError):
         TestClient(make_app(probe), mode="socket")  # type: ignore[arg-type]
+
+
+def test_raise_handler_exceptions(mode, probe):
+    with TestClient(make_app(probe), mode=mode, raise_handler_exceptions=True) as client:
+        with pytest.raises(ValueError, match="the handler broke"):
+            client.get("/boom")
+        with pytest.raises(KeyError, match="mid-stream"):
+            client.get("/stream-boom")
+        assert client.get("/").text == "hello"
+
+
+async def test_async_raise_handler_exceptions(mode, probe):
+    async with AsyncTestClient(make_app(probe), mode=mode, raise_handler_exceptions=True) as client:
+        with pytest.raises(ValueError, match="the handler broke"):
+            await client.get("/boom")
+
+
+def test_log_level_lets_the_access_log_through(mode, probe):
+    import logging
+    import time
+
+    logger = logging.getLogger("necktie")
+    before = logger.level
+    with TestClient(make_app(probe), mode=mode, log_level=logging.INFO) as client:
+        assert logger.level == logging.INFO
+        client.get("/?q=1")
+        deadline = time.monotonic() + 10  # the access line is logged just after the response goes out
+        while not any("necktie.access" in line for line in client.server_log) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        access = [line for line in client.server_log if "necktie.access" in line]
+        assert len(access) == 1 and '"GET /?q=1 HTTP/1.1" 200' in access[0]
+    assert logger.level == before

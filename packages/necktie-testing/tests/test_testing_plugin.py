@@ -67,6 +67,16 @@ async def test_async_client(async_necktie_client):
         yield b"x"
         yield b"y"
     assert (await async_necktie_client.post("/upper", content=body())).text == "XY"
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_async_client_under_anyio(async_necktie_client):
+    assert (await async_necktie_client.get("/")).text == "hi from the app"
 '''
 
 
@@ -74,7 +84,7 @@ def test_fixtures_work_in_a_fresh_project(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_fresh=PROJECT)
     # A subprocess with its own rootdir and no conftest: the fixtures come from the pytest11 entry point.
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "-q")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
 
 
 MEMORY_PROJECT = '''

@@ -17,9 +17,11 @@ _FORMAT = logging.Formatter("%(levelname)s %(name)s: %(message)s")
 class LogCapture(logging.Handler):
     """Collects every record of the ``necktie`` loggers while installed."""
 
-    def __init__(self) -> None:
+    def __init__(self, level: int | None = None) -> None:
         super().__init__(logging.NOTSET)
         self.records: list[logging.LogRecord] = []
+        self.level_while_installed = level
+        self._saved_level: int | None = None
         self._guard = threading.Lock()
         self._installed = False
 
@@ -30,13 +32,21 @@ class LogCapture(logging.Handler):
     def install(self) -> None:
         """Start capturing."""
         if not self._installed:
-            logging.getLogger(SERVER_LOGGER).addHandler(self)
+            logger = logging.getLogger(SERVER_LOGGER)
+            logger.addHandler(self)
+            if self.level_while_installed is not None:
+                self._saved_level = logger.level
+                logger.setLevel(self.level_while_installed)
             self._installed = True
 
     def uninstall(self) -> None:
         """Stop capturing (what was caught stays available)."""
         if self._installed:
-            logging.getLogger(SERVER_LOGGER).removeHandler(self)
+            logger = logging.getLogger(SERVER_LOGGER)
+            logger.removeHandler(self)
+            if self._saved_level is not None:
+                logger.setLevel(self._saved_level)
+                self._saved_level = None
             self._installed = False
 
     @property

@@ -51,25 +51,31 @@ class TestClient(httpx.Client):
     Request bodies may be bytes, str, or a sync or async iterable of chunks (sent chunked, each chunk as it
     is produced); ``client.stream(...)`` hands the response body over as it arrives; ``client.duplex(...)``
     interleaves sending the body and reading the answer. Pass ``server=`` to share a started `LiveServer`.
+
+    ``raise_handler_exceptions=True`` re-raises in the test the exception the server logged for a request
+    once its body has been read; ``log_level`` (e.g. ``logging.INFO`` for the access log) lowers the level
+    of the ``necktie`` loggers while the client runs, so that more lines reach ``server_log``.
     """
 
     __test__ = False
 
     def __init__(self, app: Necktie, *, mode: Mode = "live", server: LiveServer | None = None,
-                 base_url: str = BASE_URL, timeout: Any = DEFAULT_TIMEOUT, **kwargs: Any) -> None:
+                 base_url: str = BASE_URL, timeout: Any = DEFAULT_TIMEOUT,
+                 raise_handler_exceptions: bool = False, log_level: int | None = None, **kwargs: Any) -> None:
         if mode not in ("live", "memory"):
             raise ValueError(f"mode must be 'live' or 'memory', not {mode!r}")
         if server is not None and mode != "live":
             raise ValueError("server= is for mode='live'")
         self.app = app
         self.mode = mode
-        self.capture = LogCapture()
+        self.capture = LogCapture(log_level)
         self.live = server if mode == "live" else None
         self._owns_live = server is None
         self._portal: LoopThread | None = None
         self._memory: InProcessServer | None = None
         self._started = False
-        self._async_transport = StreamingTransport(self._connect, self.capture)
+        self._async_transport = StreamingTransport(self._connect, self.capture,
+                                                   raise_handler_exceptions=raise_handler_exceptions)
         super().__init__(base_url=base_url, timeout=timeout,
                          transport=SyncStreamingTransport(self._call, self._async_transport), **kwargs)
 
@@ -165,19 +171,21 @@ class AsyncTestClient(httpx.AsyncClient):
     __test__ = False
 
     def __init__(self, app: Necktie, *, mode: Mode = "live", server: LiveServer | None = None,
-                 base_url: str = BASE_URL, timeout: Any = DEFAULT_TIMEOUT, **kwargs: Any) -> None:
+                 base_url: str = BASE_URL, timeout: Any = DEFAULT_TIMEOUT,
+                 raise_handler_exceptions: bool = False, log_level: int | None = None, **kwargs: Any) -> None:
         if mode not in ("live", "memory"):
             raise ValueError(f"mode must be 'live' or 'memory', not {mode!r}")
         if server is not None and mode != "live":
             raise ValueError("server= is for mode='live'")
         self.app = app
         self.mode = mode
-        self.capture = LogCapture()
+        self.capture = LogCapture(log_level)
         self.live = server if mode == "live" else None
         self._owns_live = server is None
         self._memory: InProcessServer | None = None
         self._started = False
-        self._transport_impl = StreamingTransport(self._connect, self.capture, before=self.start)
+        self._transport_impl = StreamingTransport(self._connect, self.capture, before=self.start,
+                                                  raise_handler_exceptions=raise_handler_exceptions)
         super().__init__(base_url=base_url, timeout=timeout, transport=self._transport_impl, **kwargs)
 
     async def start(self) -> AsyncTestClient:

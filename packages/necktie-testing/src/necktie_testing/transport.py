@@ -97,19 +97,36 @@ def request_body(stream: Any) -> AsyncIterator[bytes]:
 
 
 class ResponseBody(httpx.AsyncByteStream):
-    """A response body read from its connection chunk by chunk."""
+    """A response body read from its connection chunk by chunk.
 
-    def __init__(self, exchange: Exchange, log: ExchangeLog) -> None:
+    With *raise_handler_exceptions*, the exception the server logged for the request is raised once the
+    body has been read (or instead of the error a body cut short by it gives).
+    """
+
+    def __init__(self, exchange: Exchange, log: ExchangeLog, raise_handler_exceptions: bool = False) -> None:
         self.exchange = exchange
         self.log = log
+        self.raise_handler_exceptions = raise_handler_exceptions
         self._body = exchange.body()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._body:
                 yield chunk
+        except httpx.TransportError as error:
+            self.log.finish()
+            handler_error = self._handler_exception()
+            if handler_error is not None:
+                raise handler_error from error
+            raise
         finally:
             self.log.finish()
+        handler_error = self._handler_exception()
+        if handler_error is not None:
+            raise handler_error
+
+    def _handler_exception(self) -> BaseException | None:
+        return self.log.exception() if self.raise_handler_exceptions else None
 
     async def aclose(self) -> None:  # noqa: D102
         await self._body.aclose()
@@ -120,10 +137,12 @@ class StreamingTransport(httpx.AsyncBaseTransport):
     """An async httpx transport: one connection per exchange, from *connect*, on the running loop."""
 
     def __init__(self, connect: Connector, capture: LogCapture | None = None,
-                 before: Callable[[], Awaitable[None]] | None = None) -> None:
+                 before: Callable[[], Awaitable[None]] | None = None,
+                 raise_handler_exceptions: bool = False) -> None:
         self.connect = connect
         self.capture = capture
         self.before = before
+        self.raise_handler_exceptions = raise_handler_exceptions
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:  # noqa: D102
         return await self.exchange(request, request_body(request.stream))
@@ -141,8 +160,9 @@ class StreamingTransport(httpx.AsyncBaseTransport):
         exchange = Exchange(stream, timeouts.get("read"))
         head = await exchange.start(request.method.encode("ascii"), request.url.raw_path,
                                     list(request.headers.raw), body)
+        body = ResponseBody(exchange, log, self.raise_handler_exceptions)
         response = TestResponse(
-            head.status_code, headers=head.headers, stream=ResponseBody(exchange, log),
+            head.status_code, headers=head.headers, stream=body,
             extensions={"http_version": b"HTTP/" + head.http_version, "reason_phrase": head.reason},
             exchange_log=log,
         )
