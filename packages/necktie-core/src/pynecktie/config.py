@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveInt, ValidationError
 
 ENV_PREFIX = "NECKTIE_"
 
@@ -49,8 +49,14 @@ class Config(BaseModel):
     PROXIES_COUNT: NonNegativeInt = 0
     REAL_IP_HEADER: str | None = None
     FORWARDED_SECRET: str | None = None
-    ACCESS_LOG: bool = True
+    # None: on when one process serves, off with several workers (each line costs every worker).
+    ACCESS_LOG: bool | None = None
     SERVER_NAME: str | None = None
+    # Serving (necktie-server: the ``necktie`` command and ``app.run()``; their options override these)
+    WORKERS: PositiveInt = 1
+    BACKLOG: PositiveInt = 1024
+    TLS_CERT: str | None = None
+    TLS_KEY: str | None = None
     # Encoding
     JSON_ENCODER: str = Field(default="orjson", pattern="^(orjson|stdlib)$")
     # WebSockets (0 disables a limit or a timer)
@@ -94,3 +100,11 @@ class Config(BaseModel):
                 setattr(self, key, value)
 
     update = update_config
+
+
+def describe_error(exc: ValidationError) -> str:
+    """A validation error as one line: ``NAME: what is wrong (got value)`` for its first problem."""
+    first = exc.errors()[0]
+    name = ".".join(str(part) for part in first.get("loc", ())) or "config"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{name}: {first.get('msg', 'invalid value')} (got {first.get('input')!r}){more}"

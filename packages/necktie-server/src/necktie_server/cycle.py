@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Generator
 from enum import Enum
+from time import perf_counter
 from typing import IO, TYPE_CHECKING, Any
 
 from pynecktie.exceptions import ConnectionClosed
@@ -85,6 +86,7 @@ class Cycle:
         self.request = request
         self.keep_alive = keep_alive
         self.is_head = request is not None and request.method == "HEAD"
+        self.began = perf_counter()  # for the access log's duration
 
     # -- ResponseSink ---------------------------------------------------------------------------------
     @property

@@ -1,20 +1,30 @@
-"""Running an app: the event loop, listeners, signals and graceful shutdown."""
+"""Running an app: `Server` (one event loop's listening server) and `serve` (one process, or a supervisor
+of several workers), with listeners, signals, graceful shutdown and the start-up banner."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 import socket
 import ssl as _ssl
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import uvloop
+from pydantic import ValidationError
 
+from pynecktie.config import describe_error
+
+from . import logs, tls
+from .__about__ import __version__
+from .errors import StartupError
 from .settings import ServerSettings
+from .sockets import bind_tcp, bind_unix, describe, reuse_port_available
+from .workers import Supervisor, WorkerSpec, default_command
 
 if TYPE_CHECKING:
     from pynecktie import Necktie
@@ -50,7 +60,9 @@ class Server:
         self.ssl = ssl
         self.unix = unix
         self.backlog = backlog
-        self.access_log = app.config.ACCESS_LOG if access_log is None else access_log
+        if access_log is None:  # one server in one process: on unless the config turned it off
+            access_log = app.config.ACCESS_LOG is not False
+        self.access_log = access_log
         self.state: ServerState | None = None
         self.server: asyncio.base_events.Server | None = None
 
@@ -79,9 +91,11 @@ class Server:
         def factory() -> HttpProtocol:
             return HttpProtocol(state)
 
-        if self.unix:
-            self.server = await loop.create_unix_server(factory, self.unix, sock=self.sock, ssl=self.ssl,
+        if self.sock is not None and self.sock.family == socket.AF_UNIX:
+            self.server = await loop.create_unix_server(factory, sock=self.sock, ssl=self.ssl,
                                                         backlog=self.backlog)
+        elif self.unix:
+            self.server = await loop.create_unix_server(factory, self.unix, ssl=self.ssl, backlog=self.backlog)
         elif self.sock is not None:
             self.server = await loop.create_server(factory, sock=self.sock, ssl=self.ssl, backlog=self.backlog)
         else:
@@ -109,38 +123,175 @@ class Server:
         await self.app.dispatch("after_server_stop", state.loop)
 
 
-def _addr(host: str | None, port: int, unix: str | None, tls: bool) -> str:
-    if unix:
-        return f"unix:{unix}"
-    scheme = "https" if tls else "http"
-    shown = f"[{host}]" if host and ":" in host else host
-    return f"{scheme}://{shown}:{port}"
+def banner(app: Necktie, address: str, workers: int, reload: bool) -> str:
+    """The start-up line: what is served where, by how many processes, in which mode."""
+    mode = "debug" if app.config.DEBUG else "production"
+    if reload:
+        mode += " + reload"
+    plural = "s" if workers != 1 else ""
+    return f"Necktie {__version__} serving {app.name} at {address} ({workers} worker{plural}, {mode} mode)"
 
 
-def serve(app: Necktie, host: str | None = "127.0.0.1", port: int = 8000, *, ssl: _ssl.SSLContext | None = None,
-          unix: str | None = None, sock: socket.socket | None = None, access_log: bool | None = None,
-          debug: bool | None = None, **unused: Any) -> None:
-    """Serve *app* on uvloop until SIGINT or SIGTERM, then shut down gracefully (exit status 0)."""
-    if unused:
-        raise TypeError(f"unknown option(s) for run(): {', '.join(sorted(unused))}")
-    if debug is not None:
-        app.config.DEBUG = debug
-    if not logging.getLogger().handlers and not logger.handlers:
-        logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s",
-                            stream=sys.stderr)
-    server = Server(app, host, port, sock=sock, ssl=ssl, unix=unix, access_log=access_log)
+def _apply_options(app: Necktie, **options: Any) -> None:
+    """Copy the given run options into ``app.config``, where pydantic validates them."""
+    for name, value in options.items():
+        if value is None:
+            continue
+        try:
+            setattr(app.config, name, value)
+        except ValidationError as exc:
+            raise StartupError(f"invalid setting {describe_error(exc)}") from None
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def serve(app: Necktie, host: str | None = "127.0.0.1", port: int = 8000, *, unix: str | None = None,
+          sock: socket.socket | None = None, ssl: _ssl.SSLContext | None = None, tls_cert: str | None = None,
+          tls_key: str | None = None, workers: int | None = None, fast: bool = False,
+          access_log: bool | None = None, debug: bool | None = None, reload: bool = False,
+          reload_dirs: list[str] | None = None, backlog: int | None = None,
+          command: list[str] | None = None) -> None:
+    """Serve *app* until SIGINT or SIGTERM, then shut down gracefully and return.
+
+    The options are those of the ``necktie`` command; unset ones come from ``app.config`` (``WORKERS``,
+    ``ACCESS_LOG``, ``TLS_CERT``...). One worker runs in this process; several (or ``reload``) run as
+    child processes of this one, which supervises them and runs the ``main_process_*`` listeners.
+    *command* starts a worker (default: this interpreter's own command line, run again).
+    Problems the user must fix raise `StartupError`.
+    """
+    if workers is not None and fast:
+        raise StartupError("give either workers or fast, not both")
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise StartupError(f"invalid port {port!r}: give a number from 0 to 65535")
+    _apply_options(app, DEBUG=True if reload and debug is None else debug,
+                   WORKERS=_cpu_count() if fast else workers, ACCESS_LOG=access_log, BACKLOG=backlog,
+                   TLS_CERT=tls_cert, TLS_KEY=tls_key)
+    config = app.config
+    logs.configure(config.DEBUG)
+    context = tls.resolve(ssl, config.TLS_CERT, config.TLS_KEY)
+    count = config.WORKERS
+    access = config.ACCESS_LOG if config.ACCESS_LOG is not None else count == 1
+    spec = WorkerSpec.from_environ()
+    if spec is not None:
+        _run_worker(app, spec, context, access)
+    elif count == 1 and not reload:
+        listener = sock or (bind_unix(unix, backlog=config.BACKLOG) if unix
+                            else bind_tcp(host, port, backlog=config.BACKLOG))
+        _run_single(app, listener, context, access, host, unix if sock is None else None, owned=sock is None)
+    else:
+        _run_supervisor(app, host, port, unix, sock, context, count, reload, reload_dirs,
+                        command or default_command())
+
+
+def _address(sock: socket.socket, host: str | None, unix: str | None, tls_on: bool) -> str:
+    if sock.family == socket.AF_UNIX:
+        return describe(None, 0, unix or str(sock.getsockname()))
+    return describe(host if host else sock.getsockname()[0], sock.getsockname()[1], None, tls_on)
+
+
+async def _until_signal() -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def _run_single(app: Necktie, sock: socket.socket, context: _ssl.SSLContext | None, access: bool,
+                host: str | None, unix: str | None, owned: bool) -> None:
+    server = Server(app, sock=sock, ssl=context, access_log=access, backlog=app.config.BACKLOG)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        await app.dispatch("main_process_start", loop)
+        await server.start()
+        logger.info(banner(app, _address(sock, host, unix, context is not None), 1, False))
+        await _until_signal()
+        logger.info("Shutting down")
+        await server.stop()
+        await app.dispatch("main_process_stop", loop)
+
+    try:
+        uvloop.run(main())
+    finally:
+        if owned:
+            _close(sock, unix)
+
+
+def _run_worker(app: Necktie, spec: WorkerSpec, context: _ssl.SSLContext | None, access: bool) -> None:
+    sock = spec.listening_socket(app.config.BACKLOG)
+    server = Server(app, sock=sock, ssl=context, access_log=access, backlog=app.config.BACKLOG)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+
+        def watch_parent() -> None:
+            if spec.orphaned():
+                logger.warning("Worker %s: the supervisor is gone; stopping", spec.index)
+                stop.set()
+            else:
+                loop.call_later(1.0, watch_parent)
+
         await server.start()
-        logger.info("Necktie %s serving %s (1 worker, %s mode)", app.name,
-                    _addr(host, server.bound_port if not unix else 0, unix, ssl is not None),
-                    "debug" if app.config.DEBUG else "production")
+        spec.announce_ready()
+        watch_parent()
         await stop.wait()
-        logger.info("Shutting down")
         await server.stop()
 
     uvloop.run(main())
+    sock.close()
+
+
+def _run_supervisor(app: Necktie, host: str | None, port: int, unix: str | None, sock: socket.socket | None,
+                    context: _ssl.SSLContext | None, count: int, reload: bool, reload_dirs: list[str] | None,
+                    command: list[str]) -> None:
+    from .reload import Watcher
+
+    watcher = Watcher(reload_dirs or [os.getcwd()]) if reload else None
+    backlog = app.config.BACKLOG
+    if sock is None and unix:
+        sock = bind_unix(unix, backlog=backlog)
+    if sock is None and reuse_port_available():
+        # Reserve the port (and learn it, for port 0) without listening: each worker binds its own.
+        reserved = bind_tcp(host, port, backlog=backlog, listen=False, reuse_port=True)
+        shared_fd = None
+    else:
+        reserved = sock or bind_tcp(host, port, backlog=backlog)
+        shared_fd = reserved.fileno()
+    address = _address(reserved, host, unix, context is not None)
+    events = ("main_process_start", "reload_process_start") if reload else ("main_process_start",)
+    uvloop.run(_dispatch(app, events))
+    supervisor = Supervisor(
+        command, count, shared_fd=shared_fd, host=host, port=reserved.getsockname()[1] if shared_fd is None
+        else 0, graceful_timeout=app.config.GRACEFUL_SHUTDOWN_TIMEOUT, watcher=watcher,
+        on_ready=lambda: logger.info(banner(app, address, count, reload)),
+    )
+    try:
+        failure = supervisor.run()
+        logger.info("Stopped")
+        uvloop.run(_dispatch(app, ("reload_process_stop", "main_process_stop") if reload
+                             else ("main_process_stop",)))
+    finally:
+        _close(reserved, unix)
+    if failure:
+        raise StartupError(failure)
+
+
+async def _dispatch(app: Necktie, events: tuple[str, ...]) -> None:
+    for event in events:
+        await app.dispatch(event)
+
+
+def _close(sock: socket.socket, unix: str | None) -> None:
+    sock.close()
+    if unix:
+        with contextlib.suppress(OSError):
+            os.unlink(unix)
