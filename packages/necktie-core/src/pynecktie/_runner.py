@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -13,9 +14,13 @@ class ServerNotInstalled(RuntimeError):
 
 
 def run(app: Necktie, **options: Any) -> None:
-    """Serve *app* with necktie-server, blocking until SIGINT or SIGTERM."""
+    """Serve *app* with necktie-server, blocking until SIGINT or SIGTERM.
+
+    A problem the user must fix (port in use, bad setting, unreadable certificate...) ends the program
+    with one line on stderr and exit status 1, as the ``necktie`` command does.
+    """
     try:
-        from necktie_server import serve
+        from necktie_server import StartupError, serve
     except ImportError as exc:
         if exc.name not in ("necktie_server", "httptools", "uvloop"):
             raise
@@ -23,4 +28,8 @@ def run(app: Necktie, **options: Any) -> None:
             "Necktie.run() needs the server: pip install necktie-server "
             f"(could not import {exc.name})"
         ) from None
-    serve(app, **options)
+    try:
+        serve(app, **options)
+    except StartupError as exc:
+        print(f"necktie: error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -149,7 +149,12 @@ class Necktie(Registry):
                 await result
 
     def run(self, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
-        """Serve the app with necktie-server until SIGINT or SIGTERM (``pip install necktie-server``)."""
+        """Serve the app with necktie-server until SIGINT or SIGTERM (``pip install necktie-server``).
+
+        The options are the ``necktie`` command's: ``unix``, ``ssl`` (an `ssl.SSLContext`) or ``tls_cert``
+        and ``tls_key``, ``workers`` or ``fast``, ``access_log``, ``debug``, ``reload``, ``reload_dirs``,
+        ``backlog``. With several workers (or ``reload``) the calling script is run again in each worker.
+        """
         from . import _runner
 
         _runner.run(self, host=host, port=port, **options)

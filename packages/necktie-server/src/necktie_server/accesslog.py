@@ -1,7 +1,7 @@
 """The access log: one line per response on the ``necktie.access`` logger, control characters escaped.
 
 A line is written when the response has ended (for a streamed response, after its last chunk or when it
-was cut short): client, request line, status, body bytes sent, and the time from the request's head to
+was cut short): client (``request.client_ip``: the address trusted proxies report, else the peer), request line, status, body bytes sent, and the time from the request's head to
 the end of its response.
 """
 
@@ -39,7 +39,7 @@ def access_logger() -> Callable[[Cycle], None]:
             return
         request = cycle.request
         assert request is not None
-        access.info('%s "%s %s HTTP/%s" %s %s %s', request.ip, request.method,
+        access.info('%s "%s %s HTTP/%s" %s %s %s', request.client_ip, request.method,
                     _escape(request.target.decode("latin-1")), request.version, cycle.status, cycle.sent,
                     format_duration(perf_counter() - cycle.began))
 

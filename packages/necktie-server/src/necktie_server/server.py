@@ -194,12 +194,12 @@ def _address(sock: socket.socket, host: str | None, unix: str | None, tls_on: bo
     return describe(host if host else sock.getsockname()[0], sock.getsockname()[1], None, tls_on)
 
 
-async def _until_signal() -> None:
-    loop = asyncio.get_running_loop()
+def _stop_on_signals(loop: asyncio.AbstractEventLoop) -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (handlers in place before anyone is told the server is up)."""
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
 
 
 def _run_single(app: Necktie, sock: socket.socket, context: _ssl.SSLContext | None, access: bool,
@@ -208,10 +208,11 @@ def _run_single(app: Necktie, sock: socket.socket, context: _ssl.SSLContext | No
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
+        stop = _stop_on_signals(loop)
         await app.dispatch("main_process_start", loop)
         await server.start()
         logger.info(banner(app, _address(sock, host, unix, context is not None), 1, False))
-        await _until_signal()
+        await stop.wait()
         logger.info("Shutting down")
         await server.stop()
         await app.dispatch("main_process_stop", loop)
@@ -229,9 +230,7 @@ def _run_worker(app: Necktie, spec: WorkerSpec, context: _ssl.SSLContext | None,
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        stop = _stop_on_signals(loop)
 
         def watch_parent() -> None:
             if spec.orphaned():
