@@ -76,11 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Settings not given here come from app.config (NECKTIE_<NAME> environment variables).")
     parser.add_argument("target", nargs="?", metavar="MODULE:APP",
                         help="the app to serve, as path.to.module:app (the attribute defaults to 'app')")
-    parser.add_argument("--factory", action="store_true", help="MODULE:APP is a function that returns the app")
+    parser.add_argument("--factory", action="store_true",
+                        help="MODULE:APP is a function that returns the app")
     parser.add_argument("--simple", metavar="DIR", help="serve the files of DIR instead of an app")
     listen = parser.add_argument_group("where to listen")
     listen.add_argument("-H", "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    listen.add_argument("-p", "--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    listen.add_argument("-p", "--port", type=int, default=8000,
+                        help="port (default 8000; 0 picks a free one)")
     listen.add_argument("-u", "--unix", metavar="PATH", help="listen on a unix socket at PATH instead")
     listen.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate (chain)")
     listen.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert")

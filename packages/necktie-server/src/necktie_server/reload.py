@@ -32,7 +32,8 @@ class Watcher:
 
     def start(self, notify: Callable[[], None]) -> None:
         """Watch in a daemon thread, calling *notify* (from that thread) after each batch of changes."""
-        self._thread = threading.Thread(target=self._watch, args=(notify,), name="necktie-reload", daemon=True)
+        self._thread = threading.Thread(target=self._watch, args=(notify,), name="necktie-reload",
+                                        daemon=True)
         self._thread.start()
 
     def _watch(self, notify: Callable[[], None]) -> None:

@@ -95,9 +95,11 @@ class Server:
             self.server = await loop.create_unix_server(factory, sock=self.sock, ssl=self.ssl,
                                                         backlog=self.backlog)
         elif self.unix:
-            self.server = await loop.create_unix_server(factory, self.unix, ssl=self.ssl, backlog=self.backlog)
+            self.server = await loop.create_unix_server(factory, self.unix, ssl=self.ssl,
+                                                        backlog=self.backlog)
         elif self.sock is not None:
-            self.server = await loop.create_server(factory, sock=self.sock, ssl=self.ssl, backlog=self.backlog)
+            self.server = await loop.create_server(factory, sock=self.sock, ssl=self.ssl,
+                                                   backlog=self.backlog)
         else:
             self.server = await loop.create_server(factory, self.host, self.port, ssl=self.ssl,
                                                    backlog=self.backlog, reuse_address=True)

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import StartupError
 from .sockets import bind_tcp
@@ -172,8 +172,8 @@ class Supervisor:
                 os.close(fd)
         return failure
 
-    def _install_signals(self) -> dict[int, signal.Handlers | Callable[..., object] | int | None]:
-        previous = {}
+    def _install_signals(self) -> dict[int, Any]:
+        previous: dict[int, Any] = {}
 
         def on_stop(signum: int, frame: object) -> None:
             self.signals_seen += 1

@@ -14,11 +14,9 @@ import subprocess
 import textwrap
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import h11
 import pytest
-
 from necktie_testing import LiveServer
 from pynecktie import Necktie
 from pynecktie.response import stream, text

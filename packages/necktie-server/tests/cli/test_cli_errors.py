@@ -7,18 +7,17 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
+from cli_support import APP_SOURCE, write_module
 from necktie_server import __version__
-from conftest import write_module
 
 # name -> (arguments, extra environment, exit status, the message's expected words)
 CASES: dict[str, tuple[list[str], dict[str, str], int, str]] = {
     "no module": (["no_such_module:app"], {}, 1,
                   "necktie: error: cannot import module 'no_such_module': No module named 'no_such_module'"),
-    "no attribute": (["demo_app:nothing"], {}, 1, "necktie: error: module 'demo_app' has no attribute 'nothing'"),
+    "no attribute": (["demo_app:nothing"], {}, 1,
+                     "necktie: error: module 'demo_app' has no attribute 'nothing'"),
     "not an app": (["demo_app:create_app"], {}, 1,
                    "necktie: error: demo_app:create_app is not a Necktie app but function "
                    "(is it a factory? add --factory)"),
@@ -26,8 +25,8 @@ CASES: dict[str, tuple[list[str], dict[str, str], int, str]] = {
     "error at import": (["raising:app"], {}, 1,
                         "necktie: error: cannot import module 'raising': RuntimeError: no database"),
     "bad env setting": (["demo_app:app"], {"NECKTIE_REQUEST_TIMEOUT": "-1"}, 1,
-                        "necktie: error: invalid setting REQUEST_TIMEOUT: Input should be greater than or equal "
-                        "to 0 (got '-1')"),
+                        "necktie: error: invalid setting REQUEST_TIMEOUT: Input should be greater than or "
+                        "equal to 0 (got '-1')"),
     "bad workers": (["demo_app:app", "--workers", "0"], {}, 1,
                     "necktie: error: invalid setting WORKERS: Input should be greater than 0 (got 0)"),
     "bad port": (["demo_app:app", "--port", "70000"], {}, 1,
@@ -35,10 +34,12 @@ CASES: dict[str, tuple[list[str], dict[str, str], int, str]] = {
     "port in use": (["demo_app:app", "--port", "{busy}"], {}, 1,
                     "necktie: error: cannot listen on http://127.0.0.1:{busy}: Address already in use"),
     "port in use, workers": (["demo_app:app", "--port", "{busy}", "-w", "2"], {}, 1,
-                             "necktie: error: cannot listen on http://127.0.0.1:{busy}: Address already in use"),
+                             "necktie: error: cannot listen on http://127.0.0.1:{busy}: Address already in "
+                             "use"),
     "missing certificate": (["demo_app:app", "--tls-cert", "nowhere.pem", "--tls-key", "nowhere.key"], {}, 1,
                             "necktie: error: TLS file not found"),
-    "simple not a dir": (["--simple", "no_such_dir"], {}, 1, "necktie: error: --simple: 'no_such_dir' is not a directory"),
+    "simple not a dir": (["--simple", "no_such_dir"], {}, 1,
+                         "necktie: error: --simple: 'no_such_dir' is not a directory"),
     "no target": ([], {}, 2, "necktie: error: give the app to serve as path.to.module:app, or --simple DIR"),
 }
 
@@ -46,7 +47,6 @@ CASES: dict[str, tuple[list[str], dict[str, str], int, str]] = {
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[int, str, str]]]:
     """Run every case at once (each is a short-lived interpreter) and collect status, stdout, stderr."""
-    from conftest import APP_SOURCE
 
     cwd = tmp_path_factory.mktemp("errors")
     write_module(cwd, "demo_app", APP_SOURCE)

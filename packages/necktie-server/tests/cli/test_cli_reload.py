@@ -6,8 +6,7 @@ import time
 from pathlib import Path
 
 import httpx
-
-from conftest import Running, write_module
+from cli_support import Running, write_module
 
 VERSIONED = '''
 from pynecktie import Necktie

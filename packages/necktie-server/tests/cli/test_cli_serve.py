@@ -9,8 +9,7 @@ from pathlib import Path
 
 import h11
 import httpx
-
-from conftest import Running
+from cli_support import Running
 
 
 def _get(url: str, path: str = "/") -> httpx.Response:

@@ -1,4 +1,4 @@
-"""HTTPS with a throw-away certificate: from ``--tls-cert/--tls-key`` and from an `ssl.SSLContext` in ``app.run()``."""
+"""HTTPS with throw-away certificates: ``--tls-cert/--tls-key``, and an `ssl.SSLContext` given to app.run()."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
-
-from conftest import Running, write_module
+from cli_support import Running, write_module
 
 
 @pytest.fixture(scope="module")

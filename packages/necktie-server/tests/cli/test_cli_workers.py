@@ -9,8 +9,7 @@ from pathlib import Path
 
 import httpx
 import psutil
-
-from conftest import Running
+from cli_support import Running
 
 
 def _pid_of_answer(url: str) -> int:

@@ -14,10 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
-
 from necktie_server.accesslog import format_duration
 from necktie_server.logs import Formatter, use_color
+from pydantic import ValidationError
 from pynecktie.config import Config, describe_error
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
