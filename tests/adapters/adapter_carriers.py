@@ -109,19 +109,19 @@ def read_response(sock: socket.socket, method: str = "GET") -> tuple[h11.Respons
     """Read one complete response (status, headers, whole body) from *sock*."""
     conn = h11.Connection(h11.CLIENT)
     conn.send(h11.Request(method=method, target="/", headers=[("Host", "x")]))  # put h11 in the right state
-    response, body = None, b""
+    response, body = None, []
     while True:
         event = conn.next_event()
         if event is h11.NEED_DATA:
-            conn.receive_data(sock.recv(65536))
+            conn.receive_data(sock.recv(1 << 20))
             continue
         if isinstance(event, h11.Response):
             response = event
         elif isinstance(event, h11.Data):
-            body += event.data
+            body.append(event.data)
         elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
             assert response is not None
-            return response, body
+            return response, b"".join(body)
 
 
 def exchange(port: int, raw: bytes, method: str = "GET", timeout: float = 10.0) -> tuple[h11.Response, bytes]:

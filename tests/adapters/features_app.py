@@ -126,6 +126,24 @@ async def sleep(request):
     return text("slept")
 
 
+@app.get("/count/<n:int>")
+async def count(request, n):
+    """n writes, none awaited: they must still reach the client complete and in order."""
+    async def fn(response):
+        for i in range(n):
+            response.write(f"{i},")
+    return stream(fn)
+
+
+@app.get("/bulk/<mib:int>")
+async def bulk(request, mib):
+    """mib MiB in awaited 64 KiB writes, each block numbered so order and completeness show."""
+    async def fn(response):
+        for i in range(mib * 16):
+            await response.write(b"%08d" % i + b"." * 65528)
+    return stream(fn, content_type="application/octet-stream")
+
+
 @app.get("/broken-stream")
 async def broken_stream(request):
     async def fn(response):

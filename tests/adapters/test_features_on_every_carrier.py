@@ -62,6 +62,19 @@ def test_errors(features):
     assert response.status_code == 405
 
 
+def test_unawaited_writes_arrive_complete_and_in_order(features):
+    response, body = request(features.port, "GET", "/count/3000")
+    assert response.status_code == 200
+    assert body == "".join(f"{i}," for i in range(3000)).encode()
+
+
+def test_awaited_writes_stream_a_large_body(features):
+    response, body = request(features.port, "GET", "/bulk/16")
+    assert response.status_code == 200
+    assert len(body) == 16 * 1024 * 1024
+    assert [body[i:i + 8] for i in range(0, len(body), 65536)] == [b"%08d" % i for i in range(256)]
+
+
 def _reset(sock: socket.socket) -> None:
     """Drop the connection with a TCP RST, as a crashed client or a dead network path does."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
