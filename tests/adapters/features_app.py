@@ -170,6 +170,19 @@ async def slow_reader(request):
     return text(str(total))
 
 
+@app.post("/upload-probe", stream=True)
+async def upload_probe(request):
+    """Reads the body and records how its reading ended."""
+    app.ctx.log.append("upload: started")
+    try:
+        while await request.stream.get() is not None:
+            pass
+    except BaseException as exc:
+        app.ctx.log.append(f"upload: {type(exc).__name__}")
+        raise
+    return text("complete")
+
+
 @app.post("/release")
 async def release(request):
     _gate().set()

@@ -93,6 +93,17 @@ def test_disconnect_mid_stream_cancels_the_handler(features):
     assert _eventually(lambda: "forever: CancelledError" in _get_json(features.port, "/log"))
 
 
+def test_disconnect_mid_upload_reaches_the_reading_handler(features):
+    sock = socket.create_connection(("127.0.0.1", features.port), timeout=10)
+    sock.sendall(b"POST /upload-probe HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")
+    sock.sendall(b"u" * 100000)
+    assert _eventually(lambda: "upload: started" in _get_json(features.port, "/log"))
+    _reset(sock)
+    ended = _eventually(lambda: [e for e in _get_json(features.port, "/log") if e.startswith("upload: ") and
+                                 e != "upload: started"])
+    assert ended and ended[0] in ("upload: ConnectionClosed", "upload: CancelledError")
+
+
 def test_disconnect_while_the_handler_waits_cancels_it(features):
     sock = socket.create_connection(("127.0.0.1", features.port), timeout=10)
     sock.sendall(b"GET /sleep HTTP/1.1\r\nHost: x\r\n\r\n")
