@@ -1,4 +1,4 @@
-"""Middleware and lifecycle: order, short-circuits, blueprint scope, listeners and ctx (docs/middleware.md)."""
+"""Middleware and lifecycle: order, short-circuits, blueprint scope, listeners, ctx (docs/middleware.md)."""
 
 import time
 

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import orjson
-
 from pynecktie import Necktie
 from pynecktie.response import empty, file, file_stream, html, json, raw, redirect, text
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-
 from necktie_testing import TestClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +35,7 @@ def test_every_python_block_in_the_docs_is_in_an_example(page):
     sources = {p.name: p.read_text() for p in EXAMPLES.glob("*.py")}
     for block in blocks:
         block = textwrap.dedent(block).strip()
-        assert any(block in source for source in sources.values()), f"{page}: block not in examples/:\n{block}"
+        assert any(block in source for source in sources.values()), f"{page}: not in examples/:\n{block}"
 
 
 def test_routing_example():
@@ -112,8 +111,9 @@ def test_request_example():
         assert who["agents"] == ["probe"] and who["id"] == "r-1" and who["ip"] == "127.0.0.1"
         assert who["url"].endswith("/whoami/me?x=1") and who["scheme"] == "http"
     with TestClient(module.proxied) as client:
-        seen = client.get("/", headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.5",
-                                        "X-Forwarded-Proto": "https", "X-Forwarded-Host": "shop.example"}).json()
+        proxy_headers = {"X-Forwarded-For": "6.6.6.6, 203.0.113.5", "X-Forwarded-Proto": "https",
+                         "X-Forwarded-Host": "shop.example"}
+        seen = client.get("/", headers=proxy_headers).json()
         assert seen == {"client_ip": "203.0.113.5", "scheme": "https", "host": "shop.example"}
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from necktie_testing import LiveServer, TestClient
 from pynecktie import Necktie
 from pynecktie.response import json, text
@@ -27,7 +26,8 @@ def client():
 
     @app.post("/form")
     def body_form(request):
-        return json({"form": request.form, "files": {k: [f.name for f in v] for k, v in request.files.items()}})
+        files = {k: [f.name for f in v] for k, v in request.files.items()}
+        return json({"form": request.form, "files": files})
 
     @app.route("/thing", methods=["GET", "PUT"])
     def thing(request):

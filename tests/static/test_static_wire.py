@@ -4,7 +4,6 @@ RELIABILITY.md section G, plus the kernel-sendfile path for a served file."""
 from __future__ import annotations
 
 import pytest
-
 from necktie_testing import LiveServer
 from pynecktie import Necktie
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-
 from pynecktie import Necktie
 from pynecktie.headers import Headers
 from pynecktie.request import ConnInfo, Request
@@ -84,14 +83,16 @@ class FakeSink:
         self.result.aborted = True
 
 
-async def run_request(app: Necktie, method: str, target: str, headers: dict[str, str] | list[tuple[str, str]] | None = None,
+async def run_request(app: Necktie, method: str, target: str,
+                      headers: dict[str, str] | list[tuple[str, str]] | None = None,
                body: bytes = b"", chunks: list[bytes] | None = None, conn: ConnInfo | None = None) -> Result:
     """Run one request through *app*'s pipeline and return what the sink received."""
     pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
     if not any(k.lower() == "host" for k, _ in pairs):
         pairs.insert(0, ("Host", "example.com"))
     raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in pairs]
-    request = Request(app, method, target.encode("latin-1"), "1.1", raw, conn or ConnInfo("10.0.0.1", 5555, "10.0.0.2", 80))
+    conn = conn or ConnInfo("10.0.0.1", 5555, "10.0.0.2", 80)
+    request = Request(app, method, target.encode("latin-1"), "1.1", raw, conn)
     route = app.match(request)
     if route is not None and route.stream:
         request.stream = app.make_stream(request, ListSource(chunks if chunks is not None else [body]))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import orjson
 import pytest
-
 from pynecktie import Blueprint, Necktie
 from pynecktie import exceptions as exc
 from pynecktie.response import json, text
@@ -100,7 +99,8 @@ async def test_failing_exception_handler_falls_back_to_500(app, call):
     ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/html; charset=utf-8", b"<h1>"),
     ("", "text/plain; charset=utf-8", b"500"),
 ])
-async def test_default_error_page_follows_accept_and_hides_tracebacks(app, call, accept, content_type, marker):
+async def test_default_error_page_follows_accept_and_hides_tracebacks(app, call, accept, content_type,
+                                                                      marker):
     @app.get("/")
     def handler(request):
         raise RuntimeError("database password is hunter2")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from pynecktie import Blueprint
 from pynecktie.blueprints import BlueprintGroup
 from pynecktie.response import stream, text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import orjson
 import pytest
-
 from pynecktie import Necktie
 from pynecktie.forms import MultipartForm
 from pynecktie.request import ConnInfo
@@ -129,7 +128,8 @@ async def test_too_many_multipart_parts_is_400(app, call):
     app.post("/")(lambda request: text(str(len(request.form.getlist("f")))))
     assert (await call(app, "POST", "/", {"Content-Type": "multipart/form-data; boundary=B"},
                        part * 5 + b"--B--\r\n")).text == "5"
-    result = await call(app, "POST", "/", {"Content-Type": "multipart/form-data; boundary=B"}, part * 6 + b"--B--\r\n")
+    result = await call(app, "POST", "/", {"Content-Type": "multipart/form-data; boundary=B"},
+                        part * 6 + b"--B--\r\n")
     assert result.status == 400
 
 
@@ -212,7 +212,8 @@ async def test_forwarded_header_per_proxies_count_and_secret(app, call):
     assert (app.ctx.seen.remote_addr, app.ctx.seen.forwarded.get("port")) == ("2001:db8::1", "4711")
     app.config.PROXIES_COUNT = 0
     app.config.FORWARDED_SECRET = "s3cret"
-    await call(app, "GET", "/", [("Forwarded", "for=9.9.9.9;secret=wrong, for=8.8.8.8;secret=s3cret;proto=https")])
+    both = "for=9.9.9.9;secret=wrong, for=8.8.8.8;secret=s3cret;proto=https"
+    await call(app, "GET", "/", [("Forwarded", both)])
     assert (app.ctx.seen.remote_addr, app.ctx.seen.scheme) == ("8.8.8.8", "https")
     await call(app, "GET", "/", [("Forwarded", "for=9.9.9.9;secret=wrong")])
     assert app.ctx.seen.remote_addr == ""

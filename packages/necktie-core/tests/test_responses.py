@@ -8,11 +8,19 @@ from email.utils import formatdate
 
 import orjson
 import pytest
-
 from pynecktie.exceptions import RangeNotSatisfiable
 from pynecktie.files import content_disposition, guess_type, parse_range
 from pynecktie.response import (
-    FileResponse, empty, file, file_stream, html, json, raw, redirect, stream, text,
+    FileResponse,
+    empty,
+    file,
+    file_stream,
+    html,
+    json,
+    raw,
+    redirect,
+    stream,
+    text,
 )
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from pynecktie import Blueprint, Necktie
 from pynecktie.exceptions import MethodNotAllowed, NotFound
 from pynecktie.response import json, text
-from pynecktie.routing import Router, URLBuildError
+from pynecktie.routing import Route, Router, URLBuildError
 
 
 def echo(request, **params):
@@ -196,7 +195,8 @@ async def test_url_for(app, call):
 
     app.get("/files/<tail:path>", name="files")(lambda request, tail: text(tail))
     assert app.url_for("post", id=3, slug="hi-there") == "/users/3/posts/hi-there"
-    assert app.url_for("post", id=3, slug="a", page=2, tag=["x", "y z"]) == "/users/3/posts/a?page=2&tag=x&tag=y+z"
+    with_query = app.url_for("post", id=3, slug="a", page=2, tag=["x", "y z"])
+    assert with_query == "/users/3/posts/a?page=2&tag=x&tag=y+z"
     assert app.url_for("post", id=3, slug="a", _anchor="top") == "/users/3/posts/a#top"
     assert app.url_for("files", tail="a b/c.txt") == "/files/a%20b/c.txt"
     assert (app.url_for("post", id=1, slug="s", _external=True, _server="example.com", _scheme="https")
@@ -267,3 +267,24 @@ def test_router_stays_quick_to_build_and_search():
     assert len(root.edges) == 1
     assert app.router.resolve("GET", "/acme/r1999/5/detail")[1] == {"tenant": "acme", "id": 5}
     assert app.router.resolve("GET", "/acme/widgets/x7")[1] == {"tenant": "acme", "kind": "widgets"}
+
+
+async def test_class_based_view_with_several_methods(app, call):
+    from pynecktie.views import HTTPMethodView
+
+    class Items(HTTPMethodView):
+        def get(self, request):
+            return text("list")
+
+        async def post(self, request):
+            return text("created", status=201)
+
+    app.add_route(Items.as_view(), "/items")
+    app.route("/single", methods="PUT")(lambda request: text("put"))
+    assert (await call(app, "GET", "/items")).text == "list"
+    assert (await call(app, "POST", "/items")).status == 201
+    assert (await call(app, "OPTIONS", "/items")).headers["Allow"] == "GET, HEAD, OPTIONS, POST"
+    assert (await call(app, "PUT", "/single")).text == "put"
+    assert app.url_for("Items") == "/items"
+    with pytest.raises(ValueError):  # the same name at another path is refused by the router
+        app.router.add(Route(path="/elsewhere", methods=frozenset({"GET"}), handler=echo, name="Items"))

@@ -1,4 +1,4 @@
-"""Static files through the pipeline: serving, index files, listings, gzip siblings, and every escape attempt."""
+"""Static files through the pipeline: serving, index files, listings, gzip siblings, every escape attempt."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ import gzip
 import os
 
 import pytest
-
 from pynecktie import Blueprint, Necktie
 from pynecktie.static import accepts_gzip, safe_path
 
 
 @pytest.fixture
 def tree(tmp_path):
-    """RELIABILITY.md G's tree: root/, root_secret/, root/link → /etc/passwd, root/a.txt.gz → ../root_secret/x."""
+    """RELIABILITY.md G's tree: root/, root_secret/, root/link → /etc/passwd, root/a.txt.gz → secret."""
     root = tmp_path / "root"
     secret = tmp_path / "root_secret"
     root.mkdir()

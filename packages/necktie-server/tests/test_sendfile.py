@@ -10,7 +10,6 @@ import threading
 import time
 
 import pytest
-
 from necktie_testing import LiveServer, TestClient
 from pynecktie import Necktie
 from pynecktie.response import file, file_stream, text

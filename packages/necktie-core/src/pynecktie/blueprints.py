@@ -51,7 +51,8 @@ class Blueprint(Registry):
     def _register_middleware(self, middleware: Callable[..., Any], attach_to: str) -> None:
         (self.request_middleware if attach_to == "request" else self.response_middleware).append(middleware)
 
-    def _register_exception(self, exceptions: tuple[type[BaseException], ...], handler: Callable[..., Any]) -> None:
+    def _register_exception(self, exceptions: tuple[type[BaseException], ...],
+                            handler: Callable[..., Any]) -> None:
         self.exception_handlers.append((exceptions, handler))
 
     def _register_listener(self, event: str, listener: Callable[..., Any]) -> None:
@@ -69,7 +70,8 @@ class Blueprint(Registry):
                 uri=uri,
                 host=spec.host or self.host,
                 version=spec.version if spec.version is not None else version,
-                strict_slashes=spec.strict_slashes if spec.strict_slashes is not None else self.strict_slashes,
+                strict_slashes=(spec.strict_slashes if spec.strict_slashes is not None
+                                else self.strict_slashes),
                 name=f"{self.name}.{spec.name or getattr(spec.handler, '__name__', 'handler')}",
                 version_prefix=spec.version_prefix if spec.version_prefix != "/v" else self.version_prefix,
             ))
@@ -146,7 +148,8 @@ class BlueprintGroup:
     def __iter__(self) -> Iterator[Blueprint | BlueprintGroup]:
         return iter(self.blueprints)
 
-    def flatten(self, prefix: str = "", version: int | str | None = None) -> Iterator[tuple[Blueprint, str, Any]]:
+    def flatten(self, prefix: str = "",
+                version: int | str | None = None) -> Iterator[tuple[Blueprint, str, Any]]:
         """Each blueprint inside, with the prefix and version it is registered under."""
         prefix = prefix.rstrip("/") + (self.url_prefix or "")
         version = self.version if self.version is not None else version
@@ -154,4 +157,5 @@ class BlueprintGroup:
             if isinstance(bp, BlueprintGroup):
                 yield from bp.flatten(prefix, version)
             else:
-                yield bp, prefix.rstrip("/") + (bp.url_prefix or ""), bp.version if bp.version is not None else version
+                own_version = bp.version if bp.version is not None else version
+                yield bp, prefix.rstrip("/") + (bp.url_prefix or ""), own_version

@@ -1,4 +1,4 @@
-"""The default error response: text, HTML or JSON as the request's ``Accept`` prefers; no traceback unless DEBUG."""
+"""The default error response: text, HTML or JSON as ``Accept`` prefers; no traceback unless DEBUG."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from .request import Request
 
 
-_FORMATS = {"application/json": "json", "text/html": "html", "application/xhtml+xml": "html", "text/plain": "text"}
+_FORMATS = {
+    "application/json": "json", "text/html": "html", "application/xhtml+xml": "html", "text/plain": "text",
+}
 
 
 def _preferred(request: Request | None) -> str:
@@ -51,14 +53,17 @@ def render_error(request: Request | None, exc: BaseException, debug: bool) -> HT
             return own  # type: ignore[no-any-return]
         status, message, headers = exc.status_code, exc.message, dict(exc.headers)
     else:
-        status, message, headers = 500, "The server encountered an internal error and cannot complete your request.", {}
+        status, headers = 500, {}
+        message = "The server encountered an internal error and cannot complete your request."
     if not 100 <= status <= 599:
         status = 500
     title = f"{status} — {status_phrase(status)}"
     tb = "".join(traceback.format_exception(exc)) if debug and not isinstance(exc, NecktieException) else ""
     kind = _preferred(request)
     if kind == "json":
-        payload: dict[str, object] = {"description": status_phrase(status), "status": status, "message": message}
+        payload: dict[str, object] = {
+            "description": status_phrase(status), "status": status, "message": message,
+        }
         if tb:
             payload["traceback"] = tb
         return HTTPResponse(_json.dumps(payload), status, headers, "application/json")

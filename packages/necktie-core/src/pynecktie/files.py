@@ -123,7 +123,8 @@ def _if_range_holds(value: str, etag: str | None, mtime: float) -> bool:
 
 
 def open_file(path: str) -> tuple[IO[bytes], os.stat_result]:
-    """Open a regular file for reading: a missing file or a non-file is `NotFound`, no permission `Forbidden`."""
+    """Open a regular file for reading: a missing file or a non-file is `NotFound`, an unreadable one
+    `Forbidden`."""
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed by FileResponse.close once sent
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError, ValueError):
@@ -239,7 +240,8 @@ async def send(request: Request, response: FileResponse, sink: ResponseSink) -> 
         if response.count <= SMALL_FILE and response.use_sendfile:
             # Reading a few KiB (from the page cache, almost always) costs less than a thread hop or a
             # second write, and the head and body leave in one packet.
-            data = os.pread(response.file.fileno(), response.count, response.offset) if response.count else b""
+            count = response.count
+            data = os.pread(response.file.fileno(), count, response.offset) if count else b""
             await sink.send(response, data)
             return
         send_file = getattr(sink, "send_file", None)

@@ -121,7 +121,8 @@ class MultipartForm:
                 from urllib.parse import unquote
 
                 filename = unquote(filename[7:])
-            self.files.setdefault(name, []).append(File(part_type or "application/octet-stream", body, filename))
+            upload = File(part_type or "application/octet-stream", body, filename)
+            self.files.setdefault(name, []).append(upload)
         else:
             charset = type_params.get("charset", "utf-8")
             try:
@@ -149,7 +150,8 @@ class MultipartForm:
         return self.fields, self.files
 
 
-def parse_body(body: bytes, content_type: str, max_fields: int) -> tuple[RequestParameters, RequestParameters]:
+def parse_body(body: bytes, content_type: str,
+               max_fields: int) -> tuple[RequestParameters, RequestParameters]:
     """(fields, files) of a form body of *content_type*; other content types give two empty mappings."""
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind == "application/x-www-form-urlencoded":

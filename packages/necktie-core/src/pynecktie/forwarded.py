@@ -103,7 +103,7 @@ def _nth_from_right(values: list[str], n: int) -> str | None:
 
 
 def forwarded(headers: Headers, config: Config) -> dict[str, str]:
-    """What trusted proxies say about the client: ``for``, ``proto``, ``host``, ``port``, ``path`` (each optional).
+    """What trusted proxies say of the client: ``for``, ``proto``, ``host``, ``port``, ``path`` (if known).
 
     Empty unless the configuration says proxies are trusted.
     """

@@ -42,7 +42,7 @@ class RouteSpec:
 
 
 class Registry:
-    """Route, middleware, exception-handler and listener registration; subclasses decide what to do with them."""
+    """Route, middleware, exception-handler and listener registration; subclasses decide what to do."""
 
     def _register_route(self, spec: RouteSpec) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -50,7 +50,8 @@ class Registry:
     def _register_middleware(self, middleware: Callable[..., Any], attach_to: str) -> None:
         raise NotImplementedError
 
-    def _register_exception(self, exceptions: tuple[type[BaseException], ...], handler: Callable[..., Any]) -> None:
+    def _register_exception(self, exceptions: tuple[type[BaseException], ...],
+                            handler: Callable[..., Any]) -> None:
         raise NotImplementedError
 
     def _register_listener(self, event: str, listener: Callable[..., Any]) -> None:
@@ -78,7 +79,7 @@ class Registry:
         handler's name); *strict_slashes* False (the default) serves the path with and without a trailing
         slash; *stream* hands the body over chunk by chunk (``request.stream``).
         """
-        method_set = frozenset(m.upper() for m in methods)
+        method_set = frozenset(m.upper() for m in ([methods] if isinstance(methods, str) else methods))
         if stream and not method_set & _STREAM_METHODS:
             raise ValueError("stream=True is only for POST, PUT and PATCH routes")
         if not uri.startswith("/"):
@@ -86,7 +87,8 @@ class Registry:
 
         def decorator(handler: H) -> H:
             self._register_route(RouteSpec(
-                handler, uri, method_set, host, strict_slashes, stream or getattr(handler, "is_stream", False),
+                handler, uri, method_set, host, strict_slashes,
+                stream or getattr(handler, "is_stream", False),
                 version, name, max_body_size, extra=extra, version_prefix=version_prefix,
             ))
             return handler
@@ -132,7 +134,8 @@ class Registry:
 
         Views register one route per method they define, each streaming if that method was declared so.
         """
-        per_method: dict[str, tuple[Callable[..., Any], bool]] | None = getattr(handler, "method_handlers", None)
+        per_method: dict[str, tuple[Callable[..., Any], bool]] | None = getattr(
+            handler, "method_handlers", None)
         if per_method is None:
             self.route(uri, methods, **kwargs)(handler)
             return handler
@@ -210,7 +213,9 @@ class Registry:
             return
         self.route(f"{uri}/<filename:path>", ("GET",), name=name, strict_slashes=True, **opts)(handler)
         if index or directory_view:
-            self.route(uri or "/", ("GET",), name=f"{name}.index", strict_slashes=strict_slashes, **opts)(handler)
+            index_route = self.route(uri or "/", ("GET",), name=f"{name}.index",
+                                     strict_slashes=strict_slashes, **opts)
+            index_route(handler)
 
     # -- middleware, errors, listeners ----------------------------------------------------------------
     def middleware(self, middleware_or_type: Any = "request", attach_to: str = "request") -> Any:

@@ -203,7 +203,7 @@ def parse_pattern(path: str) -> list[_Segment]:
                 raise ValueError(f"parameter {m.group(1)!r} appears twice in {path!r}")
             seen.add(m.group(1))
         if any((m.group(2) or "str") == "path" for m in matches):
-            # A path parameter spans segments: the rest of the pattern becomes one regex on the rest of the path.
+            # A path parameter spans segments: the rest of the pattern is one regex on the rest of the path.
             rest = "/".join(segments[index:])
             parts, params, pos = [], [], 0
             for m in _PARAM.finditer(rest):
@@ -215,7 +215,8 @@ def parse_pattern(path: str) -> list[_Segment]:
             parts.append(re.escape(rest[pos:]))
             seen.update(m.group(1) for m in _PARAM.finditer(rest))
             key = _PARAM.sub(lambda m: f"<:{m.group(2) or 'str'}>", rest)
-            out.append(_Segment("tail", key, re.compile("".join(parts)), PARAM_TYPES["path"][2], tuple(params)))
+            tail = re.compile("".join(parts))
+            out.append(_Segment("tail", key, tail, PARAM_TYPES["path"][2], tuple(params)))
             return out
         if len(matches) == 1 and matches[0].span() == (0, len(seg)):
             m = matches[0]
@@ -283,11 +284,12 @@ class Router:
 
     def add(self, route: Route) -> Route:
         """Register *route*; with ``strict_slashes`` off, the path with and without a trailing slash."""
-        if route.name in self.names and self.names[route.name] is not route:
-            raise ValueError(f"a route named {route.name!r} already exists")
+        host = route.host.lower() if route.host else None
+        named = self.names.get(route.name)
+        if named is not None and named is not route and (named.path, named.host) != (route.path, host):
+            raise ValueError(f"a route named {route.name!r} already exists at {named.path!r}")
         if not route.path.startswith("/"):
             raise ValueError(f"a route path starts with '/': {route.path!r}")
-        host = route.host.lower() if route.host else None
         route.host = host
         paths = [route.path]
         if not route.strict_slashes and route.path != "/":
@@ -311,7 +313,8 @@ class Router:
             entries.append(entry)
         for entry in entries:
             entry.add(route)
-        self.names[route.name] = route
+        # Several routes at one path may share a name (a view's methods): url_for builds the same path.
+        self.names.setdefault(route.name, route)
         self.routes.append(route)
         if host:
             self._hosts.add(host)
@@ -390,7 +393,8 @@ class Router:
             found = _walk(trie, path.split("/"), 1, path, method, values, refused)
             if found is not None:
                 try:
-                    return found, {name: convert(v) for (name, convert), v in zip(found.params, values, strict=True)}
+                    pairs = zip(found.params, values, strict=True)
+                    return found, {name: convert(v) for (name, convert), v in pairs}
                 except ValueError:
                     pass
         if refused:

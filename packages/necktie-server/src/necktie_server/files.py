@@ -42,7 +42,8 @@ def _socket_fd(protocol: HttpProtocol) -> int | None:
         return None
 
 
-async def send_body(cycle: Cycle, file: IO[bytes], offset: int, count: int, chunk_size: int = 262_144) -> None:
+async def send_body(cycle: Cycle, file: IO[bytes], offset: int, count: int,
+                    chunk_size: int = 262_144) -> None:
     """Write *count* bytes of *file* from *offset* as the body of *cycle*'s response (head already sent)."""
     protocol = cycle.protocol
     fd = _socket_fd(protocol)
