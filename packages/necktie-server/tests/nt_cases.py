@@ -63,6 +63,9 @@ CASES: dict[str, tuple[bytes, Expect]] = {
     "A6-absolute-form": (b"GET http://other/x?q=1 HTTP/1.1\r\nHost: a\r\n\r\n",
                          Expect((200,), close=False, calls=("/x",), check="absolute")),
     "A7-leading-crlf": (b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", OK),
+    "A7-megabyte-of-crlf": (b"\r\n" * 500_000 + b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", C400),
+    "A7-crlf-between-requests": (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n",
+                                 Expect((200, 200), close=False, calls=("/", "/2"))),
     # B. Headers
     "B8-no-host": (b"GET / HTTP/1.1\r\nX: 1\r\n\r\n", C400),
     "B8-two-hosts": (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", C400),

@@ -48,6 +48,7 @@ class Necktie(Registry):
         self._app_chains: tuple[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...]] = ((), ())
         self._finalized = False
         self._response_timeout = 0.0
+        self._timeout_streams = False
         self._watchdogs: dict[asyncio.AbstractEventLoop, Watchdog] = {}
         self._last_watchdog: tuple[asyncio.AbstractEventLoop, Watchdog] | None = None
 
@@ -133,6 +134,7 @@ class Necktie(Registry):
             route.request_middleware = app_req + tuple(bp_req)
             route.response_middleware = tuple(reversed(bp_resp)) + app_resp
         self._response_timeout = self.config.RESPONSE_TIMEOUT
+        self._timeout_streams = self.config.RESPONSE_TIMEOUT_STREAMS
         self._watchdogs = {}
         self._last_watchdog = None
         self._finalized = True
@@ -299,10 +301,18 @@ class Necktie(Registry):
             return
         await sink.start(response)
         response._sink = sink
+        # With RESPONSE_TIMEOUT_STREAMS a stream must also end within RESPONSE_TIMEOUT of its start.
+        watchdog = self._watchdog() if self._timeout_streams else None
+        task = asyncio.current_task() if watchdog is not None else None
+        if task is not None:
+            watchdog.watch(task)  # type: ignore[union-attr]
         try:
             await response.streaming_fn(response)
         except asyncio.CancelledError:
             sink.abort()
+            if task is not None and watchdog.expired(task) and task.uncancel() == 0:  # type: ignore[union-attr]
+                error_logger.info("Cut the stream of %r at RESPONSE_TIMEOUT", request.target.decode("latin-1"))
+                return
             raise
         except Exception as exc:
             if not (isinstance(exc, NecktieException) and exc.quiet):
@@ -312,6 +322,8 @@ class Necktie(Registry):
             return
         finally:
             response._sink = None
+            if task is not None:
+                watchdog.unwatch(task)  # type: ignore[union-attr]
         await sink.end()
 
     def _watchdog(self) -> Watchdog | None:

@@ -575,6 +575,11 @@ class HttpProtocol(asyncio.Protocol):
         if self.discarded >= 0:
             self.close()
             return
+        if self.read_paused or self._unparsed:
+            # Not reading is the server's own back-pressure (a slow handler, a full pipeline): not the
+            # client's delay. The clock starts again when reading does.
+            self.deadline.arm(self.settings.request_timeout if self._in_head else self.settings.body_timeout)
+            return
         if self._in_head:
             self._fail(RequestTimeout("Request header timeout"))
             return

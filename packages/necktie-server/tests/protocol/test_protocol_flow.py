@@ -204,3 +204,28 @@ async def test_half_close_after_a_complete_request_still_gets_the_answer():
     await conn.settle()
     answers, _ = conn.answers()
     assert [a.body for a in answers] == [b"7"] and conn.closed
+
+
+async def test_a_slow_handler_behind_a_full_buffer_is_not_a_body_timeout():
+    """Pausing reading is the server's doing: the body timeout must not fire while the handler is slow."""
+    app, state = make_app()
+    app.config.REQUEST_BODY_TIMEOUT = 1.0
+    conn = Conn(app)
+    total = 2 * BUFFER
+    conn.feed(b"POST /sleepy HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % total)
+    fed = 0
+    while conn.transport.reading:
+        conn.feed(b"u" * PIECE)
+        fed += PIECE
+        await conn.settle(2)
+    for _ in range(5):
+        await conn.advance(1.0)
+    assert not conn.closed and conn.transport.data == b""
+    state["go"].set()
+    while fed < total:
+        await conn.settle(5)
+        if conn.transport.reading:
+            conn.feed(b"u" * PIECE)
+            fed += PIECE
+    await conn.settle()
+    assert [(a.status, a.body) for a in conn.answers()[0]] == [(200, str(total).encode())]

@@ -159,3 +159,21 @@ def test_a_huge_header_fed_in_1_kib_pieces_is_431_with_flat_memory(server):
             pass
         data, _ = read_until_closed(sock, timeout=10)
     assert data.startswith(b"HTTP/1.1 431 "), data[:100]
+
+
+@pytest.mark.parametrize("how", ["fin", "rst"])
+def test_disconnect_mid_upload_releases_the_handler(server, how):
+    """Catalogue 47: 10 MB declared, 1 MB sent, then FIN or RST → the handler's get() raises, finally runs."""
+    base = server.stats()
+    sock = connect(server.port, timeout=10)
+    sock.sendall(b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\n" + b"u" * MiB)
+    time.sleep(0.3)
+    if how == "rst":
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    else:
+        sock.shutdown(socket.SHUT_WR)
+    sock.close()
+    stats = server.wait_stats(lambda s: s["upload_finally"] > base["upload_finally"] and s["tasks"] <= base["tasks"])
+    assert stats["upload_finally"] == base["upload_finally"] + 1
+    assert stats["tasks"] <= base["tasks"]
+    assert stats["fds"] <= base["fds"]

@@ -433,6 +433,20 @@ def test_response_timeout_does_not_cut_a_stream_under_way(live):
     assert [(a.status, a.body) for a in answers] == [(200, b"tick " * 6)]
 
 
+def test_response_timeout_streams_cuts_a_stream_when_configured():
+    app, _ = build_app()
+    app.config.RESPONSE_TIMEOUT = 0.5
+    app.config.RESPONSE_TIMEOUT_STREAMS = True
+    with LiveServer(app) as server:
+        with connect(server.port) as sock:
+            sock.sendall(get("/slow-stream"))
+            data, closed = read_until_closed(sock)
+        assert closed and data.startswith(b"HTTP/1.1 200 ")
+        assert not data.endswith(b"0\r\n\r\n") and data.count(b"tick") < 6
+        answers, _, _ = exchange(server.port, get("/ok", "Connection: close\r\n"))
+        assert answers[0].body == b"ok"
+
+
 def test_access_log_escapes_control_characters(live, caplog):
     """F55: a path with ESC and CRLF is logged escaped, on one line."""
     with caplog.at_level(logging.INFO, logger="necktie.access"):
