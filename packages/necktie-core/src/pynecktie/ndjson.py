@@ -12,15 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from . import _json
 from .exceptions import PayloadTooLarge
 from .response import HeadersLike, StreamingHTTPResponse
-from .validation import ValidationFailed, error_list
+from .validation import ValidationFailed, adapter_for, error_list
 
 if TYPE_CHECKING:
     from .request import RequestStream
@@ -40,11 +39,6 @@ class NDJSONLineError(ValidationFailed):
         super().__init__(errors, f"Line {line} of the NDJSON body is invalid: {first}", extra={"line": line})
 
 
-@lru_cache(maxsize=256)
-def _adapter(model: Any) -> TypeAdapter[Any]:
-    return TypeAdapter(model)
-
-
 async def read_ndjson(
     stream: RequestStream, model: Any = None, *, max_line_size: int = MAX_LINE_SIZE
 ) -> AsyncIterator[Any]:
@@ -53,7 +47,7 @@ async def read_ndjson(
     Lines end with ``\\n`` (a ``\\r`` before it is ignored); the last may lack one. A line longer than
     *max_line_size* bytes is a 413; an invalid one raises `NDJSONLineError`.
     """
-    validate = _adapter(Any if model is None else model).validate_json
+    validate = adapter_for(Any if model is None else model).validate_json
     pending = b""
     number = 0
     while True:

@@ -82,12 +82,16 @@ class RequestStream:
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._iterate()
 
-    def multipart(self, **limits: Any) -> MultipartReader:
-        """The parts of a ``multipart/form-data`` body as they arrive (see `pynecktie.multipart`)."""
+    def multipart(self, *, content_type: str | None = None, **limits: int) -> MultipartReader:
+        """The parts of a ``multipart/form-data`` body as they arrive; *limits* as `pynecktie.multipart` says.
+
+        The boundary comes from the request's ``Content-Type`` unless *content_type* is given.
+        """
         from .multipart import MultipartReader
 
-        content_type = self.request.content_type if self.request is not None else ""
-        return MultipartReader(self, limits.pop("content_type", content_type), **limits)
+        if content_type is None:
+            content_type = self.request.content_type if self.request is not None else ""
+        return MultipartReader(self, content_type, **limits)
 
     def ndjson(self, model: Any = None, **options: Any) -> AsyncIterator[Any]:
         """The body's JSON lines, each validated with *model* when given (see `pynecktie.ndjson`)."""

@@ -25,7 +25,7 @@ from pydantic import TypeAdapter, ValidationError
 from . import _json
 from .exceptions import BadRequest, UnprocessableEntity
 
-__all__ = ["ValidationFailed", "error_list", "validate"]
+__all__ = ["ValidationFailed", "adapter_for", "error_list", "validate"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _SEQUENCES = (list, tuple, set, frozenset)
@@ -33,7 +33,7 @@ _SEQUENCES = (list, tuple, set, frozenset)
 
 def error_list(exc: ValidationError) -> list[dict[str, Any]]:
     """pydantic's errors for *exc* as JSON-safe values (without documentation URLs)."""
-    return _json.loads(exc.json(include_url=False))  # type: ignore[no-any-return]
+    return _json.loads(exc.json(include_url=False))
 
 
 class ValidationFailed(UnprocessableEntity):
@@ -105,13 +105,21 @@ def _form_data(request: Any, multi: frozenset[str]) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=256)
-def _adapter(model: Any) -> TypeAdapter[Any]:
+def _cached_adapter(model: Any) -> TypeAdapter[Any]:
     return TypeAdapter(model)
+
+
+def adapter_for(model: Any) -> TypeAdapter[Any]:
+    """A pydantic `TypeAdapter` for *model* (a model class or any type), built once per hashable type."""
+    try:
+        return _cached_adapter(model)
+    except TypeError:  # unhashable, e.g. Annotated with unhashable metadata
+        return TypeAdapter(model)
 
 
 def _check(model: Any, data: Any, source: str) -> Any:
     try:
-        return _adapter(model).validate_python(data)
+        return adapter_for(model).validate_python(data)
     except ValidationError as exc:
         raise ValidationFailed(error_list(exc), f"Invalid {source}") from None
 
@@ -120,7 +128,7 @@ def _check_json(model: Any, body: bytes) -> Any:
     if not body:
         return _check(model, None, "json body")
     try:
-        return _adapter(model).validate_json(body)
+        return adapter_for(model).validate_json(body)
     except ValidationError as exc:
         errors = error_list(exc)
         if any(e.get("type") == "json_invalid" for e in errors):
