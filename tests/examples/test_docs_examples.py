@@ -16,7 +16,8 @@ from necktie_testing import TestClient
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-DOCS = ["routing.md", "middleware.md", "errors.md", "request.md", "responses.md", "static-files.md"]
+DOCS = ["routing.md", "middleware.md", "errors.md", "request.md", "responses.md", "static-files.md",
+        "deployment.md"]
 
 
 def load(name: str):

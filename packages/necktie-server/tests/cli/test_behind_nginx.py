@@ -1,6 +1,6 @@
 """Necktie behind a real nginx reverse proxy on loopback, request and response buffering off.
 
-nginx comes from Debian's ``nginx`` package (``.ci/run`` installs it; as root this module installs it
+The site configuration is the one docs/deployment.md shows, taken from the page. nginx comes from Debian's ``nginx`` package (``.ci/run`` installs it; as root this module installs it
 too when missing). It runs as this user's single process (``master_process off``) with its config, pid
 and logs in a temporary directory, listening on 127.0.0.1 and ::1 only.
 """
@@ -8,12 +8,14 @@ and logs in a temporary directory, listening on 127.0.0.1 and ::1 only.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
 import textwrap
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import h11
 import pytest
@@ -22,6 +24,16 @@ from pynecktie import Necktie
 from pynecktie.response import stream, text
 
 CHUNK = 4096
+DEPLOYMENT_DOC = Path(__file__).resolve().parents[4] / "docs" / "deployment.md"
+
+
+def documented_site(upstream_port: int, listen: str) -> str:
+    """The nginx configuration of docs/deployment.md, pointed at *upstream_port* and listening on *listen*."""
+    block = re.search(r"```nginx\n(.*?)```", DEPLOYMENT_DOC.read_text(), flags=re.S)
+    assert block is not None, "docs/deployment.md shows no nginx configuration"
+    site = block[1]
+    assert "server 127.0.0.1:8000;" in site and "listen 80;" in site
+    return site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};").replace("listen 80;", listen)
 
 
 def _find_nginx() -> str | None:
@@ -109,7 +121,8 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServ
     listen = f"listen 127.0.0.1:{ports['127.0.0.1']};"
     if _ipv6_loopback():
         ports["::1"] = _free_port("::1")
-        listen += f"\n            listen [::1]:{ports['::1']};"
+        listen += f" listen [::1]:{ports['::1']};"
+    site = documented_site(server.port, listen)
     (prefix / "nginx.conf").write_text(textwrap.dedent(f"""\
         daemon off;
         master_process off;
@@ -124,23 +137,10 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServ
           fastcgi_temp_path {prefix}/fastcgi;
           uwsgi_temp_path {prefix}/uwsgi;
           scgi_temp_path {prefix}/scgi;
-          upstream necktie {{ server 127.0.0.1:{server.port}; keepalive 4; }}
-          server {{
-            {listen}
-            client_max_body_size 0;
-            location / {{
-              proxy_pass http://necktie;
-              proxy_http_version 1.1;
-              proxy_set_header Connection "";
-              proxy_set_header Host $host;
-              proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-              proxy_set_header X-Forwarded-Proto $scheme;
-              proxy_request_buffering off;
-              proxy_buffering off;
-            }}
-          }}
+          include {prefix}/site.conf;
         }}
     """))
+    (prefix / "site.conf").write_text(site)
     process = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e",
                                 str(prefix / "error.log")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
