@@ -221,7 +221,8 @@ class InProcessServer:
 
     def __init__(self, app: Necktie, *, access_log: bool | None = None) -> None:
         self.app = app
-        self.access_log = app.config.ACCESS_LOG if access_log is None else access_log
+        # ACCESS_LOG None means "on for a single server" (off only by default with several workers).
+        self.access_log = app.config.ACCESS_LOG is not False if access_log is None else access_log
         self.state: ServerState | None = None
 
     @property
