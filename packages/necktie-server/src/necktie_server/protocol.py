@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import httptools
@@ -42,6 +41,16 @@ HEAD_STEP = 1024  # parser input slice outside bodies: at most ~60 pipelined req
 class HttpProtocol(asyncio.Protocol):
     """One client connection: parses requests, runs each in a task of its own, writes the responses in order."""
 
+    # Slots: thousands of idle keep-alive connections should cost little memory each.
+    __slots__ = (
+        "_body_fed", "_chunk_gap", "_chunk_headers", "_chunked", "_context", "_drain_waiter",
+        "_good_host", "_head_deadline_armed", "_head_fed", "_head_size", "_headers", "_idle_fed",
+        "_in_head", "_messages_begun", "_special", "_unparsed", "_url", "app", "closed", "closing",
+        "conn_info", "cycles", "deadline", "discarded", "drain", "loop", "parser", "parsing",
+        "read_paused", "rejected", "requests_started", "settings", "state", "transport",
+        "write_deadline", "write_paused", "__weakref__"
+    )
+
     def __init__(self, state: ServerState) -> None:
         self.state = state
         self.app = state.app
@@ -50,7 +59,7 @@ class HttpProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self._good_host = b""
         self.parser = httptools.HttpRequestParser(self)
-        self.cycles: deque[Cycle] = deque()
+        self.cycles: list[Cycle] = []  # rarely more than one: a list is smaller than a deque
         self.parsing: Cycle | None = None
         self.conn_info = ConnInfo()
         self.closed = False
@@ -515,7 +524,7 @@ class HttpProtocol(asyncio.Protocol):
         """A response is complete (or abandoned): go on with the next request, or close."""
         cycles = self.cycles
         if cycles and cycles[0] is cycle:
-            cycles.popleft()
+            del cycles[0]
         if self.state.access_log is not None and cycle.request is not None:
             self.state.access_log(cycle)
         if abort or not cycle.keep_alive or not cycle.complete or self.closing or self.closed:
