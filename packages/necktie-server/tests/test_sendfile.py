@@ -181,3 +181,24 @@ def test_a_client_that_stops_reading_is_cut_off_at_the_write_timeout(app):
             pass
         sock.close()
         assert 0 < received < 256 * MB
+
+
+def test_over_tls_the_file_is_read_in_chunks_and_arrives_whole(app, files_dir, monkeypatch):
+    import ssl
+
+    import httpx
+    import trustme
+
+    spy = SendfileSpy(monkeypatch)
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    data = (files_dir / "big.bin").read_bytes()
+    with LiveServer(app, ssl=server_ctx) as server:
+        with httpx.Client(base_url=f"https://127.0.0.1:{server.port}", verify=client_ctx, timeout=30) as client:
+            response = client.get("/big")
+            assert response.status_code == 200 and response.content == data
+            assert client.get("/big", headers={"Range": "bytes=5-9"}).content == data[5:10]
+    assert spy.calls == 0  # the kernel cannot encrypt: no sendfile under TLS
