@@ -330,3 +330,22 @@ async def test_websocket_scope_without_a_websocket_route_is_refused(app):
     await app({"type": "websocket", "path": "/ws", "headers": []}, receive, send)
     # No websocket.http.response extension offered: a close before accept, which servers answer with 403.
     assert [m["type"] for m in sent] == ["websocket.close"]
+
+
+async def test_response_timeout_answers_503_under_asgi_too(app, asgi_call, scope):
+    app.config.RESPONSE_TIMEOUT = 0.2
+    events = []
+
+    @app.get("/stuck")
+    async def stuck(request):
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            events.append("timed out")
+            raise
+        return text("late")  # pragma: no cover - never reached
+
+    exchange = await asgi_call(app, scope("GET", "/stuck"))
+    assert exchange.status == 503
+    assert exchange.complete
+    assert events == ["timed out"]
