@@ -375,6 +375,8 @@ class HttpProtocol(asyncio.Protocol):
         if (self._head_size > settings.max_header_size or len(value) > settings.max_line_size
                 or len(self._headers) >= settings.max_headers):
             raise h1.RequestHeaderFieldsTooLarge("Request header fields too large")
+        if not self._in_head:
+            return  # a trailer of a chunked body: counted, never added to the request's headers
         self._headers.append((name, value))
         if len(name) in _SPECIAL_LENGTHS:
             lname = name.lower()
@@ -395,12 +397,13 @@ class HttpProtocol(asyncio.Protocol):
             if hosts:
                 self._good_host = hosts[0]
         method = parser.get_method()
-        target, authority = h1.split_target(self._url, method)
+        target = self._url
+        authority = None
+        if target[:1] != b"/" or method == b"CONNECT":
+            target, authority = h1.split_target(target, method)
         headers = self._headers
         if authority is not None:
             headers = _with_host(headers, authority)
-        # Trailers of a chunked body go to a list of their own, never into the request's headers.
-        self._headers = []
         keep_alive = self.settings.keep_alive and parser.should_keep_alive() and not self.state.stopping
         request = Request(self.app, _METHODS.get(method) or method.decode("ascii"), target, version, headers,
                           self.conn_info)

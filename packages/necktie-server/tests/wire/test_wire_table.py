@@ -66,6 +66,8 @@ def _extra_checks(check: str, answers: list[Answer]) -> None:
         assert answers[0].headers["x-raw-x"] == "caf\xc3\xa9".encode("latin-1").hex()
     elif check == "no100":
         assert answers[0].informational == []
+    elif check == "no-trailers":
+        assert answers[0].headers["x-raw-x"] == "" and answers[0].headers["x-host"] == "a"
     elif check == "keepalive10":
         assert answers[0].headers.get("connection", "").lower() == "keep-alive"
         assert "content-length" in answers[0].headers
