@@ -377,6 +377,8 @@ class HttpProtocol(asyncio.Protocol):
             raise h1.RequestHeaderFieldsTooLarge("Request header fields too large")
         if not self._in_head:
             return  # a trailer of a chunked body: counted, never added to the request's headers
+        if value and value[-1] in _OWS:
+            value = value.rstrip(b" \t")  # the parser strips leading whitespace only (RFC 9110 §5.5)
         self._headers.append((name, value))
         if len(name) in _SPECIAL_LENGTHS:
             lname = name.lower()
@@ -649,6 +651,7 @@ def cycle_continue(cycle: Cycle) -> Any:
     return send
 
 
+_OWS = (32, 9)
 _FRAMING_HEADERS = frozenset({b"host", b"content-length", b"transfer-encoding", b"expect"})
 _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
 _SPECIAL_LENGTHS = frozenset(len(name) for name in _FRAMING_HEADERS)
