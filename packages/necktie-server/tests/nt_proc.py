@@ -32,7 +32,7 @@ class ServerProcess:
 
     def __enter__(self) -> ServerProcess:
         self.log = tempfile.TemporaryFile("w+")
-        self.proc = subprocess.Popen([sys.executable, str(APP)], env=self.env, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-W", "always::ResourceWarning", str(APP)], env=self.env, stdout=subprocess.PIPE,
                                      stderr=self.log, text=True)
         line = self.proc.stdout.readline()  # type: ignore[union-attr]
         if not line.startswith("PORT "):
@@ -47,6 +47,13 @@ class ServerProcess:
             self.proc.wait(10)
         self.proc.stdout.close()  # type: ignore[union-attr]
         self.log.close()
+
+    def assert_clean_log(self) -> None:
+        """Nothing went wrong inside the server: no traceback, leaked task, unawaited coroutine or open resource."""
+        log = self.stderr()
+        for sign in ("Traceback", "Task was destroyed", "Exception in callback", "never awaited",
+                     "ResourceWarning", "Unhandled error"):
+            assert sign not in log, log[-3000:]
 
     def stderr(self) -> str:
         """What the server logged so far."""

@@ -40,6 +40,7 @@ def test_graceful_shutdown_finishes_streams_closes_idle_and_exits_0():
         rest = wait_closed(streaming, 20)
         assert rest.endswith(b"0\r\n\r\n") and b"tick7 " in rest
         assert server.proc.wait(20) == 0
+        server.assert_clean_log()
         idle.close()
         streaming.close()
 
@@ -56,6 +57,7 @@ def test_shutdown_cuts_a_stream_at_the_timeout_and_still_exits_0():
             rest = b""
         assert not rest.endswith(b"0\r\n\r\n")
         assert server.proc.wait(20) == 0
+        server.assert_clean_log()
         streaming.close()
 
 
@@ -81,6 +83,7 @@ def test_connections_beyond_the_maximum_are_refused_with_503_and_idle_ones_are_r
         assert server.get("/ok") == b"ok"
         stats = server.wait_stats(lambda s: s["fds"] <= base["fds"])
         assert stats["fds"] <= base["fds"]
+        server.assert_clean_log()
 
 
 def test_slowloris_is_closed_at_the_head_deadline_while_others_are_served():
@@ -113,6 +116,7 @@ def test_slowloris_is_closed_at_the_head_deadline_while_others_are_served():
             if len(closed_at) < len(socks):
                 assert server.get("/ok") == b"ok"
         assert len(closed_at) == len(socks), "some trickling clients were never closed"
+        server.assert_clean_log()
         for sock in socks:
             sock.close()
 

@@ -24,6 +24,7 @@ def server():
         for _ in range(20):  # warm up: imports, first requests, allocator arenas
             proc.get("/ok")
         yield proc
+        proc.assert_clean_log()
 
 
 def test_512_mib_upload_into_a_sleepy_handler_keeps_memory_flat(server):

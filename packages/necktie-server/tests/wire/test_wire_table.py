@@ -8,6 +8,8 @@ its responses, then EOF, and nothing after.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from nt_app import make_app
 from nt_cases import CASES, NEXT, SMALL, Expect, is_http10
@@ -16,10 +18,17 @@ from nt_rawhttp import Answer, connect, parse_all, read_answers, read_until_clos
 from necktie_testing import LiveServer
 
 
-@pytest.fixture(scope="module")
-def live():
+class AsyncioLiveServer(LiveServer):
+    """The same server on the standard library's event loop instead of uvloop."""
+
+    def _main(self) -> None:
+        asyncio.run(self._serve())
+
+
+@pytest.fixture(scope="module", params=["uvloop", "asyncio"])
+def live(request):
     app, calls = make_app()
-    with LiveServer(app) as server:
+    with (LiveServer if request.param == "uvloop" else AsyncioLiveServer)(app) as server:
         server.calls = calls
         yield server
 
