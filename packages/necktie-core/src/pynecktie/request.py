@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
@@ -146,7 +146,7 @@ class Request:
         self._form: RequestParameters | None = None
         self._files: RequestParameters | None = None
         self._authority: str | None = None
-        self._forwarded: dict[str, str] | None = None
+        self._forwarded: Mapping[str, str] | None = None
 
     def __repr__(self) -> str:
         return f"<Request: {self.method} {self.path}>"
@@ -228,16 +228,20 @@ class Request:
         return self.headers.get("last-event-id")
 
     @property
-    def forwarded(self) -> dict[str, str]:
+    def forwarded(self) -> Mapping[str, str]:
         """What trusted proxies say of the client (``for``, ``proto``, ``host``, ``port``, ``path``).
 
         Empty unless ``PROXIES_COUNT``, ``REAL_IP_HEADER`` or ``FORWARDED_SECRET`` is configured; see
         `pynecktie.forwarded`.
         """
         if self._forwarded is None:
-            from .forwarded import forwarded
+            config = self.app.config
+            if config.PROXIES_COUNT or config.REAL_IP_HEADER or config.FORWARDED_SECRET:
+                from .forwarded import forwarded
 
-            self._forwarded = forwarded(self.headers, self.app.config)
+                self._forwarded = forwarded(self.headers, config)
+            else:
+                self._forwarded = _NOTHING_FORWARDED  # the usual case: no headers parsed at all
         return self._forwarded
 
     @property
@@ -389,7 +393,7 @@ class Request:
                                              self.app.config.REQUEST_MAX_QUERY_FIELDS)
 
     async def receive_body(self) -> None:
-        """Read a streamed body to its end into ``request.body`` (for a route declared with ``stream=True``)."""
+        """Read a streamed body to its end into ``request.body`` (on a route declared ``stream=True``)."""
         if self.stream is not None and not self.stream.ended:
             self.body = await self.stream.read()
 
@@ -409,3 +413,4 @@ class Request:
 
 
 _UNSET: Any = object()
+_NOTHING_FORWARDED: Mapping[str, str] = MappingProxyType({})  # shared, so read-only
