@@ -41,6 +41,7 @@ class MemoryTransport(asyncio.Transport):
         self._low = self._high // 4
         self._protocol_paused = False
         self._client_waiter: asyncio.Future[None] | None = None
+        self._out_eof = False
         # towards the server
         self._inbox: deque[bytes] = deque()
         self._in_size = 0
@@ -66,7 +67,7 @@ class MemoryTransport(asyncio.Transport):
         return self._out_size
 
     def write(self, data: bytes | bytearray | memoryview) -> None:  # noqa: D102
-        if self._closing or self._lost:
+        if self._closing or self._lost or self._out_eof:
             return
         if self._client_gone:
             self._lose(ConnectionResetError("the client closed the connection"))
@@ -84,7 +85,19 @@ class MemoryTransport(asyncio.Transport):
         self.write(b"".join(list_of_data))
 
     def can_write_eof(self) -> bool:  # noqa: D102
-        return False
+        return True
+
+    def write_eof(self) -> None:  # noqa: D102
+        # Half-close: the client reads what is buffered, then the end; the protocol may still read.
+        if not self._closing and not self._lost:
+            self._out_eof = True
+            _wake(self._client_waiter)
+
+    def get_protocol(self) -> asyncio.BaseProtocol:  # noqa: D102
+        return self.protocol
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:  # noqa: D102
+        self.protocol = protocol  # type: ignore[assignment]
 
     def is_closing(self) -> bool:  # noqa: D102
         return self._closing or self._lost
@@ -121,14 +134,13 @@ class MemoryTransport(asyncio.Transport):
 
     def _deliver(self) -> None:
         self._delivering = False
-        protocol = self.protocol
         while self._inbox and self._reading and not self._lost:
             data = self._inbox.popleft()
             self._in_size -= len(data)
-            protocol.data_received(data)
+            self.protocol.data_received(data)  # looked up each time: an upgrade may swap the protocol
         if not self._inbox and self._in_eof and not self._lost and not self._closing:
             self._in_eof = False
-            if not protocol.eof_received():
+            if not self.protocol.eof_received():
                 self.close()
         if self._in_size < PIPE_LIMIT:
             _wake(self._send_waiter)
@@ -156,7 +168,7 @@ class MemoryStream:
     async def send(self, data: bytes) -> None:  # noqa: D102
         t = self.transport
         while True:
-            if t._lost or t._client_gone or t._reset:
+            if t._lost or t._client_gone or t._reset or t._closing:
                 raise ConnectionResetError("the server closed the connection")
             if t._in_size < PIPE_LIMIT:
                 break
@@ -172,7 +184,7 @@ class MemoryStream:
         while not t._outbox:
             if t._reset:
                 raise ConnectionResetError("the server reset the connection")
-            if t._closing or t._lost:
+            if t._closing or t._lost or t._out_eof:
                 return b""
             t._client_waiter = t.loop.create_future()
             try:
