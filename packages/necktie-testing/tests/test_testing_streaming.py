@@ -119,3 +119,14 @@ def test_an_early_answer_is_read_while_the_body_is_still_going_out(mode, probe):
         assert client.post("/small", content=b"x" * 100_000).status_code == 413
         assert client.post("/small", content=body()).status_code == 413
         assert client.post("/small", content=b"x" * 10).text == "10"
+
+
+def test_a_failing_body_generator_fails_the_request_in_the_test(mode, probe):
+    def body():
+        yield b"fine"
+        raise OSError("the test's body source broke")
+
+    with TestClient(make_app(probe), mode=mode) as client:
+        with pytest.raises(OSError, match="body source broke"):
+            client.post("/chunks", content=body())
+        assert client.get("/").text == "hello"  # the client is still usable

@@ -91,19 +91,19 @@ class Server:
         def factory() -> HttpProtocol:
             return HttpProtocol(state)
 
-        if self.sock is not None and self.sock.family == socket.AF_UNIX:
-            self.server = await loop.create_unix_server(factory, sock=self.sock, ssl=self.ssl,
-                                                        backlog=self.backlog)
-        elif self.unix:
-            self.server = await loop.create_unix_server(factory, self.unix, ssl=self.ssl,
-                                                        backlog=self.backlog)
-        elif self.sock is not None:
-            self.server = await loop.create_server(factory, sock=self.sock, ssl=self.ssl,
-                                                   backlog=self.backlog)
-        else:
-            self.server = await loop.create_server(factory, self.host, self.port, ssl=self.ssl,
-                                                   backlog=self.backlog, reuse_address=True)
+        self.server = await self._listen(loop, factory)
         await app.dispatch("after_server_start", loop)
+
+    async def _listen(self, loop: asyncio.AbstractEventLoop, factory: Callable[[], HttpProtocol]) -> Any:
+        """Start accepting connections made by *factory* (necktie-testing overrides this for memory)."""
+        if self.sock is not None and self.sock.family == socket.AF_UNIX:
+            return await loop.create_unix_server(factory, sock=self.sock, ssl=self.ssl, backlog=self.backlog)
+        if self.unix:
+            return await loop.create_unix_server(factory, self.unix, ssl=self.ssl, backlog=self.backlog)
+        if self.sock is not None:
+            return await loop.create_server(factory, sock=self.sock, ssl=self.ssl, backlog=self.backlog)
+        return await loop.create_server(factory, self.host, self.port, ssl=self.ssl,
+                                        backlog=self.backlog, reuse_address=True)
 
     async def stop(self) -> None:
         """Stop accepting, let in-flight requests finish within ``GRACEFUL_SHUTDOWN_TIMEOUT``, close the rest."""

@@ -55,19 +55,23 @@ class Exchange:
 
     async def _send_body(self, body: AsyncIterator[bytes] | None) -> None:
         try:
-            if body is not None:
-                async for chunk in body:
-                    if chunk:
-                        await self._send(h11.Data(data=chunk))
-                        self._sent_progress += 1
+            while body is not None:
+                try:
+                    chunk = await body.__anext__()
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:  # the caller's body source failed: surface it on the next read
+                    self._send_error = exc
+                    self.stream.abort()
+                    self.closed = True
+                    return
+                if chunk:
+                    await self._send(h11.Data(data=chunk))
+                    self._sent_progress += 1
             await self._send(h11.EndOfMessage())
         except (OSError, h11.LocalProtocolError):
             # The server stopped reading (it answered early, or went away): the response tells the story.
             pass
-        except Exception as exc:  # the caller's body iterator failed: surface it on the next read
-            self._send_error = exc
-            self.stream.abort()
-            self.closed = True
 
     async def _receive(self, head: bool) -> bytes:
         while True:

@@ -12,12 +12,11 @@ import asyncio
 import contextvars
 import itertools
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
-from necktie_server.accesslog import access_logger
 from necktie_server.protocol import HttpProtocol
-from necktie_server.server import ServerState
-from necktie_server.settings import ServerSettings
+from necktie_server.server import Server
 from pynecktie import Necktie
 
 _ports = itertools.count(40000)
@@ -224,59 +223,42 @@ def _wake(waiter: asyncio.Future[None] | None) -> None:
         waiter.set_result(None)
 
 
-class InProcessServer:
+class _MemoryListener:
+    """Stands where a listening socket would: connections are made by `InProcessServer.connect`."""
+
+    sockets: tuple[()] = ()
+
+    def close(self) -> None:
+        """Nothing listens, so nothing to close."""
+
+
+class InProcessServer(Server):
     """The app served by the real `HttpProtocol` on the running loop, connections made in memory.
 
-    ``await start()`` runs the startup listeners, ``await stop()`` a graceful shutdown and the shutdown
-    listeners, as `necktie_server.Server` does for a socket.
+    It is a `necktie_server.Server` that listens on nothing: ``await start()`` and ``await stop()`` run the
+    listeners and the graceful shutdown exactly as for a socket, and ``connect()`` opens a connection.
     """
 
     def __init__(self, app: Necktie, *, access_log: bool | None = None) -> None:
-        self.app = app
-        # ACCESS_LOG None means "on for a single server" (off only by default with several workers).
-        self.access_log = app.config.ACCESS_LOG is not False if access_log is None else access_log
-        self.state: ServerState | None = None
+        super().__init__(app, access_log=access_log)
+        self._factory: Callable[[], HttpProtocol] | None = None
+
+    async def _listen(self, loop: asyncio.AbstractEventLoop, factory: Callable[[], HttpProtocol]) -> Any:
+        self._factory = factory
+        return _MemoryListener()
 
     @property
     def started(self) -> bool:
         """True between ``start()`` and ``stop()``."""
-        return self.state is not None and not self.state.stopping
-
-    async def start(self) -> None:
-        """Run the ``before_server_start`` and ``after_server_start`` listeners."""
-        loop = asyncio.get_running_loop()
-        app = self.app
-        app.finalize()
-        self.state = ServerState(app, ServerSettings.from_config(app.config), loop,
-                                 access_log=access_logger() if self.access_log else None)
-        await app.dispatch("before_server_start", loop)
-        await app.dispatch("after_server_start", loop)
+        return self._factory is not None and self.state is not None and not self.state.stopping
 
     def connect(self) -> MemoryStream:
         """A new connection to the protocol (on the server's loop)."""
         state = self.state
-        if state is None or state.stopping:
+        if not self.started or state is None or self._factory is None:
             raise RuntimeError("the in-process server is not running")
         context = contextvars.Context()
-        protocol = context.run(HttpProtocol, state)
+        protocol = context.run(self._factory)
         transport = MemoryTransport(state.loop, protocol, ("127.0.0.1", next(_ports)))
         context.run(protocol.connection_made, transport)
         return MemoryStream(transport)
-
-    async def stop(self) -> None:
-        """Let in-flight requests finish (``GRACEFUL_SHUTDOWN_TIMEOUT``), then run the shutdown listeners."""
-        state = self.state
-        if state is None or state.stopping:
-            return
-        await self.app.dispatch("before_server_stop", state.loop)
-        state.stopping = True
-        for conn in list(state.connections):
-            conn.shutdown()
-        deadline = state.loop.time() + self.app.config.GRACEFUL_SHUTDOWN_TIMEOUT
-        while state.connections and state.loop.time() < deadline:
-            await asyncio.sleep(0.01)
-        for conn in list(state.connections):
-            if conn.transport is not None:
-                conn.transport.abort()
-        await asyncio.sleep(0)
-        await self.app.dispatch("after_server_stop", state.loop)

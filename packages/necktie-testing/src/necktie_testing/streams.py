@@ -155,11 +155,13 @@ class SocketStream:
         self.transport.close()
 
     def abort(self) -> None:  # noqa: D102
+        if self.receiver.error is not None or (self.receiver.eof and self.transport.is_closing()):
+            return  # already gone
         sock = self.transport.get_extra_info("socket")
         if sock is not None:
             try:  # linger 0: the close sends an RST, not a FIN
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            except OSError:
+            except (OSError, ValueError):  # already closed
                 pass
         self.transport.abort()
 
