@@ -115,7 +115,8 @@ class HttpProtocol(asyncio.Protocol):
         body = b"503 Service Unavailable\n"
         self.write(b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: %d\r\n"
                    b"connection: close\r\n\r\n%s" % (len(body), body))
-        self.close()
+        self.rejected = True
+        self._linger()  # its request may be on the way: a reset would destroy the 503 before it is read
 
     def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
         self.closed = True
@@ -551,7 +552,8 @@ class HttpProtocol(asyncio.Protocol):
         """The input cannot be parsed any further: answer once, in order, then close."""
         self.rejected = True
         self._unparsed = b""
-        self._pause_reading()
+        if self.discarded < 0:  # not if the answer already went out and the rest is being dropped
+            self._pause_reading()
         if isinstance(exc, _Stop):
             return
         cycle = self.parsing

@@ -206,3 +206,30 @@ async def test_no_timer_is_left_after_close():
     assert conn.closed
     assert conn.clock.pending == 0
     await asyncio.sleep(0)
+
+
+async def test_an_error_with_input_still_coming_half_closes_then_drops_input_then_closes():
+    """Lingering close: 413 from Content-Length goes out with a FIN; what follows is read and dropped."""
+    app, seen = make_app()
+    app.config.REQUEST_MAX_SIZE = 10
+    conn = Conn(app)
+    conn.feed(b"POST /buffered HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" + b"x" * 100)
+    await conn.settle()
+    assert conn.transport.eof_written and not conn.transport.closed and conn.transport.reading
+    answers, _ = conn.answers()
+    assert [a.status for a in answers] == [413] and answers[0].closes
+    written = bytes(conn.transport.data)
+    conn.feed(b"y" * 500 + b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    await conn.settle()
+    assert bytes(conn.transport.data) == written and not conn.transport.closed and seen["calls"] == 0
+    await conn.advance(2.5)
+    assert conn.transport.closed
+
+
+async def test_lingering_ends_at_the_clients_fin():
+    app, _ = make_app()
+    conn = Conn(app)
+    conn.feed(b"GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n")
+    await conn.settle()
+    assert conn.transport.eof_written and not conn.transport.closed
+    assert conn.protocol.eof_received() is None  # the transport then closes itself
