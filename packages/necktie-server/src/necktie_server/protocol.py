@@ -241,7 +241,7 @@ class HttpProtocol(asyncio.Protocol):
                 cause = exc.__context__
                 self._fail(cause if isinstance(cause, NecktieException) else BadRequest(f"Bad request: {exc}"))
                 return
-            if ((begun == self._messages_begun or self._chunked)
+            if (((parsing is None and begun == self._messages_begun) or self._chunked)
                     and self._check_fed(len(data), False, begun, parsing is None)):
                 return
             self._arm_read_deadline()
