@@ -191,16 +191,24 @@ async def test_missing_file_is_404_and_head_sends_no_body(app, call, tmp_path):
 async def test_response_middleware_sees_and_may_replace_a_file_response(app, call, data_file):
     app.get("/f")(lambda request: file(data_file))
 
+    replaced: list[FileResponse] = []
+
     @app.on_response
     def mw(request, response):
         assert isinstance(response, FileResponse)
         if request.args.get("replace"):
+            replaced.append(response)
             return text("replaced")
+        if request.args.get("fail"):
+            replaced.append(response)
+            raise RuntimeError("middleware failed")
         response.headers["X-Seen"] = response.headers["Content-Length"]
 
     result = await call(app, "GET", "/f")
     assert result.headers["X-Seen"] == "10240" and len(result.body) == 10240
     assert (await call(app, "GET", "/f?replace=1")).text == "replaced"
+    assert (await call(app, "GET", "/f?fail=1")).status == 500
+    assert [r.file for r in replaced] == [None, None]  # the files they had opened are closed
 
 
 async def test_file_response_through_the_asgi_adapter(app, data_file):

@@ -252,10 +252,14 @@ class Necktie(Registry):
                 if inspect.isawaitable(result):
                     result = await result
                 if result is not None:
+                    if result is not response and isinstance(response, FileResponse):
+                        response.close()  # replaced: its opened file will never be sent
                     response = result
-        except Exception as exc:
+        except BaseException as exc:
             if isinstance(response, FileResponse):
                 response.close()
+            if not isinstance(exc, Exception):
+                raise
             response = await self._error_response(request, exc)
         return response
 
