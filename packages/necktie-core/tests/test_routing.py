@@ -186,6 +186,12 @@ async def test_host_routes(app, call):
     assert (await call(app, "GET", "/", {"Host": "api.example.com"})).text == "api"
     assert (await call(app, "GET", "/", {"Host": "api2.example.com"})).text == "api"
     assert (await call(app, "GET", "/", {"Host": "other.org"})).text == "any"
+    app.post("/form")(lambda request: text("any-host post"))
+    app.get("/form", host="example.com")(lambda request: text("host get"))
+    assert (await call(app, "POST", "/form", {"Host": "example.com"})).text == "any-host post"
+    assert (await call(app, "GET", "/form", {"Host": "example.com"})).text == "host get"
+    refused = await call(app, "PUT", "/form", {"Host": "example.com"})
+    assert refused.status == 405 and refused.headers["Allow"] == "GET, HEAD, OPTIONS"
 
 
 async def test_url_for(app, call):

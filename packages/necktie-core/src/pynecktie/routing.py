@@ -366,7 +366,16 @@ class Router:
             if hostname not in self._hosts:
                 hostname = hostname.rsplit(":", 1)[0] if not hostname.endswith("]") else hostname
             if hostname in self._hosts:
-                found = self._find(method, path, hostname)
+                try:
+                    found = self._find(method, path, hostname)
+                except MethodNotAllowed as refused:
+                    # the host's route does not serve this method: a route for any host still may
+                    try:
+                        found = self._find(method, path, None)
+                    except MethodNotAllowed:
+                        found = None
+                    if found is None:
+                        raise refused from None
                 if found is not None:
                     return found
         found = self._find(method, path, None)
