@@ -1,13 +1,14 @@
-"""The router: static paths found by one dict lookup, dynamic ones by compiled patterns in small buckets.
+"""The router: static paths found by one dict lookup, dynamic ones by walking a segment trie.
 
 A path pattern is literal text with parameters: ``<name>``, ``<name:type>`` (``str``, ``int``, ``float``,
 ``path``, ``uuid``, ``slug``, ``alpha``, ``ext``) or ``<name:regex>``. A parameter matches inside one path
 segment, except ``path``, which may span several.
 
-Dynamic patterns are indexed by their literal leading segments (a small trie) and by their number of
-segments, so resolving a path costs a few dict lookups plus the regexes of the few patterns that could
-match, however many routes there are. Where several patterns could match, the one with the longer literal
-prefix wins, then the more specific parameter types (``int`` before ``str``), then the earlier registration.
+Dynamic patterns share a trie of segments: literal segments are dict lookups, parameter edges are tried
+with precompiled per-type regexes, and only a failed branch backtracks — so resolving a path costs a few
+steps however many routes there are, including routes that start with a parameter. Where several patterns
+could match, literal segments win over parameters, then the more specific parameter type (``int`` before
+``str``, ``path`` last), then the earlier registration — decided segment by segment from the left.
 """
 
 from __future__ import annotations
