@@ -115,6 +115,20 @@ async def forever(request):
     return stream(fn)
 
 
+@app.post("/forever-unread", stream=True)
+async def forever_unread(request):
+    """Streams without ever reading the request body (still arriving): a disconnect must still stop it."""
+    async def fn(response):
+        try:
+            while True:
+                await response.write(b"tock\n")
+                await asyncio.sleep(0.01)
+        except BaseException as exc:
+            app.ctx.log.append(f"forever-unread: {type(exc).__name__}")
+            raise
+    return stream(fn)
+
+
 @app.get("/sleep")
 async def sleep(request):
     app.ctx.log.append("sleep: started")

@@ -93,6 +93,18 @@ def test_disconnect_mid_stream_cancels_the_handler(features):
     assert _eventually(lambda: "forever: CancelledError" in _get_json(features.port, "/log"))
 
 
+def test_disconnect_stops_a_stream_whose_handler_never_reads_the_body(features):
+    sock = socket.create_connection(("127.0.0.1", features.port), timeout=10)
+    sock.sendall(b"POST /forever-unread HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nsome")
+    received = b""
+    while received.count(b"tock") < 3:
+        data = sock.recv(65536)
+        assert data
+        received += data
+    _reset(sock)
+    assert _eventually(lambda: "forever-unread: CancelledError" in _get_json(features.port, "/log"))
+
+
 def test_disconnect_mid_upload_reaches_the_reading_handler(features):
     sock = socket.create_connection(("127.0.0.1", features.port), timeout=10)
     sock.sendall(b"POST /upload-probe HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")

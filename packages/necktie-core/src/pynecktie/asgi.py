@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from .asgi_streams import AsgiBody, AsgiSink, Message, Receive, Send
+from .asgi_streams import AsgiBody, AsgiSink, Receive, Send
 from .errorpages import render_error
 from .exceptions import PayloadTooLarge
 from .request import ConnInfo, Request
@@ -86,22 +86,24 @@ async def http(app: Necktie, scope: dict[str, Any], receive: Receive, send: Send
 class _Exchange:
     """One request running in its own task, watched for the client's disconnect.
 
-    The body is pulled by the handler only; once it has ended (and only then, since nothing else may
-    call ``receive`` meanwhile) a listener waits on ``receive`` for ``http.disconnect`` and cancels the
-    handler's task, as necktie-server does when a connection is lost.
+    ASGI only reports a disconnect through ``receive``, which belongs to the handler while it reads the
+    body. So the adapter calls ``receive`` itself (`AsgiBody.prefetch`) only while the handler is not
+    inside it and either the body has ended or a streamed response is under way: body chunks taken that
+    way wait for the handler's next ``get()`` (at most ``REQUEST_BUFFER_SIZE`` bytes, then it stops), and
+    ``http.disconnect`` cancels the handler's task, as necktie-server does when a connection is lost.
     """
 
-    __slots__ = ("app", "request", "receive", "sink", "body", "task", "listener", "waiter", "lost")
+    __slots__ = ("app", "request", "sink", "body", "task", "waiter", "lost")
 
     def __init__(self, app: Necktie, request: Request, receive: Receive, sink: AsgiSink) -> None:
         self.app = app
         self.request = request
-        self.receive = receive
         self.sink = sink
-        self.body = AsgiBody(receive, self._wake, self._disconnected)
+        self.body = AsgiBody(receive, app.config.REQUEST_BUFFER_SIZE, self._wake, self._disconnected,
+                             self._handler_idle)
         sink.on_lost = self._disconnected
+        sink.on_start = self._wake
         self.task: asyncio.Task[None] | None = None
-        self.listener: asyncio.Task[Message] | None = None
         self.waiter: asyncio.Future[None] | None = None
         self.lost = False
 
@@ -114,21 +116,17 @@ class _Exchange:
         task.add_done_callback(self._wake)
         try:
             while not task.done():
-                if body.ended and self.listener is None and not self.lost:
-                    self.listener = loop.create_task(_awaited(self.receive))
-                    self.listener.add_done_callback(self._wake)
+                if body.lost:
+                    if not sink.complete:
+                        self._disconnected()
+                elif (body.complete or sink.started) and not sink.complete and body.can_prefetch:
+                    body.prefetch().add_done_callback(self._wake)
                 self.waiter = loop.create_future()
                 await self.waiter
-                listener = self.listener
-                if listener is not None and listener.done() and not task.done():
-                    self._heard(listener)
         finally:
-            listener = self.listener
-            if listener is not None:
-                if not listener.done():
-                    listener.cancel()
-                elif not listener.cancelled():
-                    listener.exception()  # retrieved: a receive() that failed late is no one's error
+            pending = body.pending
+            if pending is not None and not pending.done():
+                pending.cancel()
             if not task.done():  # this coroutine itself was cancelled by the ASGI server
                 self._disconnected()
                 await asyncio.wait((task,))
@@ -141,19 +139,10 @@ class _Exchange:
         if not sink.complete:
             raise ResponseAborted("the response could not be finished")
 
-    def _heard(self, listener: asyncio.Task[Message]) -> None:
-        """The listener got a message while the handler runs: a disconnect, or something to ignore.
-
-        Some servers also report ``http.disconnect`` once the response is complete; that one is not a loss.
-        """
-        if listener.cancelled():
-            return
-        exc = listener.exception()
-        if exc is not None or listener.result().get("type") == "http.disconnect":
-            if not self.sink.complete:
-                self._disconnected()
-            return
-        self.listener = None  # anything else after the body (servers should send nothing): listen again
+    def _handler_idle(self) -> None:
+        """The handler left ``receive``: listen for it if its response is streaming."""
+        if self.sink.started:
+            self._wake()
 
     def _disconnected(self) -> None:
         """The client went away: stop sending and cancel the handler's task."""
@@ -169,11 +158,6 @@ class _Exchange:
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-
-
-async def _awaited(receive: Receive) -> Message:
-    # ASGI servers may hand out awaitables that are not coroutines (granian does); a task needs a coroutine.
-    return await receive()
 
 
 def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:

@@ -34,39 +34,94 @@ _LAST = {"type": "http.response.body", "body": b"", "more_body": False}
 class AsgiBody:
     """A request body read from ``http.request`` messages, one ``receive()`` per chunk the handler asks for.
 
-    Nothing is read ahead, so the ASGI server's own flow control holds back a client the handler does not
-    keep up with. ``http.disconnect`` raises `ConnectionClosed` and calls ``on_disconnect``.
+    While the handler reads, nothing is read ahead of it, so the ASGI server's own flow control holds back
+    a client the handler does not keep up with. While it is busy elsewhere, the carrier may `prefetch`
+    (to hear a disconnect, which ASGI reports only through ``receive``), holding at most ``limit`` bytes
+    for the handler, as necktie-server's bounded body buffer does. ``http.disconnect`` makes ``receive``
+    raise `ConnectionClosed` and calls ``on_disconnect``.
     """
 
-    __slots__ = ("_receive", "ended", "on_end", "on_disconnect")
+    __slots__ = ("_receive", "limit", "ended", "complete", "lost", "reading", "pending", "held", "_chunks",
+                 "on_end", "on_disconnect", "on_idle")
 
-    def __init__(self, receive: Receive, on_end: Callable[[], None],
-                 on_disconnect: Callable[[], None]) -> None:
+    def __init__(self, receive: Receive, limit: int, on_end: Callable[[], None],
+                 on_disconnect: Callable[[], None], on_idle: Callable[[], None]) -> None:
         self._receive = receive
-        self.ended = False
+        self.limit = limit
+        self.ended = False      # the handler has been given the end (None)
+        self.complete = False   # the last http.request message has arrived
+        self.lost = False       # http.disconnect (or a failing receive) has arrived
+        self.reading = False    # the handler is inside receive()
+        self.pending: asyncio.Task[None] | None = None  # a prefetch in flight
+        self.held = 0           # bytes prefetched and not yet given to the handler
+        self._chunks: deque[bytes] = deque()
         self.on_end = on_end
         self.on_disconnect = on_disconnect
+        self.on_idle = on_idle
+
+    @property
+    def can_prefetch(self) -> bool:
+        """True when a prefetch may start: none in flight, the handler not reading, room in the hold."""
+        return self.pending is None and not self.reading and not self.lost and self.held < self.limit
+
+    def prefetch(self) -> asyncio.Task[None]:
+        """Take the next message now, on behalf of the handler's next ``receive()``."""
+        if self.pending is None:
+            self.pending = asyncio.get_running_loop().create_task(self._pull())
+        return self.pending
+
+    async def _pull(self) -> None:
+        try:
+            self._take(await self._receive())
+        except (OSError, RuntimeError):  # some servers raise instead of sending http.disconnect
+            self.lost = True
+        finally:
+            self.pending = None
+
+    def _take(self, message: Message) -> None:
+        kind = message.get("type")
+        if kind == "http.request":
+            if self.complete:
+                return
+            body = message.get("body") or b""
+            if body:
+                self._chunks.append(body if isinstance(body, bytes) else bytes(body))
+                self.held += len(body)
+            if not message.get("more_body", False):
+                self.complete = True
+                self.on_end()
+        elif kind == "http.disconnect":
+            self.lost = True
 
     async def receive(self) -> bytes | None:
         """The body's next non-empty chunk, or ``None`` once it has ended."""
-        while not self.ended:
-            try:
-                message = await self._receive()
-            except (OSError, RuntimeError) as exc:  # some servers raise instead of sending http.disconnect
-                self.on_disconnect()
-                raise ConnectionClosed("the client closed the connection") from exc
-            kind = message.get("type")
-            if kind == "http.request":
-                if not message.get("more_body", False):
+        self.reading = True
+        try:
+            while True:
+                if self._chunks:
+                    chunk = self._chunks.popleft()
+                    self.held -= len(chunk)
+                    return chunk
+                if self.complete:
                     self.ended = True
-                    self.on_end()
-                body = message.get("body") or b""
-                if body:
-                    return bytes(body) if not isinstance(body, bytes) else body
-            elif kind == "http.disconnect":
-                self.on_disconnect()
-                raise ConnectionClosed("the client closed the connection")
-        return None
+                    return None
+                if self.lost:
+                    self.on_disconnect()
+                    raise ConnectionClosed("the client closed the connection")
+                pending = self.pending
+                if pending is not None:
+                    await pending
+                    continue
+                try:
+                    message = await self._receive()
+                except (OSError, RuntimeError) as exc:
+                    self.lost = True
+                    self.on_disconnect()
+                    raise ConnectionClosed("the client closed the connection") from exc
+                self._take(message)
+        finally:
+            self.reading = False
+            self.on_idle()
 
 
 class Stage(Enum):
@@ -82,11 +137,12 @@ class AsgiSink:
     """Sends a response as ``http.response.start`` then ``http.response.body`` messages.
 
     ``lost`` is set when the client has gone: from then on nothing more is sent. ``on_lost`` is called
-    when ``send`` fails (the ASGI server's way of saying the client went away mid-response).
+    when ``send`` fails (the ASGI server's way of saying the client went away mid-response), ``on_start``
+    once a streamed response has started.
     """
 
-    __slots__ = ("_send", "_is_head", "stage", "lost", "on_lost", "_queue", "_queued", "_sent", "_pump",
-                 "_progress", "_error", "_remaining", "_drop_body")
+    __slots__ = ("_send", "_is_head", "stage", "lost", "on_lost", "on_start", "_queue", "_queued", "_sent",
+                 "_pump", "_progress", "_error", "_remaining", "_drop_body")
 
     def __init__(self, send: Send, is_head: bool = False) -> None:
         self._send = send
@@ -94,6 +150,7 @@ class AsgiSink:
         self.stage = Stage.IDLE
         self.lost = False
         self.on_lost: Callable[[], None] | None = None
+        self.on_start: Callable[[], None] | None = None
         self._queue: deque[bytes] = deque()
         self._queued = 0             # chunks ever queued
         self._sent = 0               # chunks ``send`` has taken
@@ -145,6 +202,8 @@ class AsgiSink:
         self._remaining = length
         self._drop_body = no_body or self._is_head
         self.stage = Stage.STREAMING
+        if self.on_start is not None:
+            self.on_start()
         await self._deliver({"type": "http.response.start", "status": status, "headers": headers})
 
     def write(self, data: bytes) -> Awaitable[None]:

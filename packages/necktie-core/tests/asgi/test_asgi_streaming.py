@@ -255,3 +255,57 @@ async def test_write_after_the_stream_ended_raises(app, asgi_call, scope):
     assert exchange.body == b"x"
     with pytest.raises(ConnectionClosed):
         kept[0].write("late")
+
+
+async def test_disconnect_stops_a_stream_whose_handler_never_reads_the_body(app, scripted, scope):
+    events = []
+
+    @app.post("/unread", stream=True)
+    async def unread(request):
+        async def fn(response):
+            try:
+                while True:
+                    await response.write(b"tock")
+                    await asyncio.sleep(0.001)
+            except asyncio.CancelledError:
+                events.append("cancelled")
+                raise
+        return stream(fn)
+
+    exchange = scripted(app, scope("POST", "/unread"))
+    exchange.push(b"ignored", more=True)
+    await exchange.until(lambda: len(exchange.bodies) >= 3)
+    exchange.disconnect()
+    await exchange.finish()
+    assert events == ["cancelled"]
+
+
+async def test_listening_while_the_handler_is_busy_holds_a_bounded_amount(app, scripted, scope):
+    """While a streamed response runs and the handler does not read, the adapter takes body messages
+    (to hear a disconnect) only up to REQUEST_BUFFER_SIZE bytes; the handler later gets them all, in order."""
+    app.config.REQUEST_BUFFER_SIZE = 10
+    proceed = asyncio.Event()
+    got = []
+
+    @app.post("/later", stream=True)
+    async def later(request):
+        async def fn(response):
+            await response.write("started")
+            await proceed.wait()
+            while (chunk := await request.stream.get()) is not None:
+                got.append(chunk)
+                await response.write(chunk)
+        return stream(fn)
+
+    exchange = scripted(app, scope("POST", "/later"))
+    pieces = [b"%04d" % i for i in range(10)]
+    for piece in pieces:
+        exchange.push(piece, more=True)
+    exchange.push(b"", more=False)
+    await exchange.until(lambda: exchange.body == b"started" and exchange.receive_calls >= 3)
+    await asyncio.sleep(0.05)  # give an unbounded read-ahead every chance to show itself
+    assert exchange.receive_calls == 3  # 3 x 4 bytes reach the 10-byte hold: then it stops taking
+    proceed.set()
+    await exchange.finish()
+    assert got == pieces
+    assert exchange.body == b"started" + b"".join(pieces)
