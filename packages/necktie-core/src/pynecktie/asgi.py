@@ -5,7 +5,7 @@
 - ``http``: builds a `Request` from the scope, routes it, and runs ``app.handle`` in a task of its own with
   an `AsgiBody` and an `AsgiSink` (see `asgi_streams`);
 - ``lifespan``: runs the app's server listeners on startup and shutdown;
-- ``websocket``: a hook, refusing the handshake until websocket support fills it in.
+- ``websocket``: websocket routes (`asgi_websocket`).
 """
 
 from __future__ import annotations
