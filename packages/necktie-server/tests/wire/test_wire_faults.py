@@ -459,3 +459,12 @@ def test_access_log_escapes_control_characters(live, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "necktie.access"]
     assert any("FAKE" in line for line in lines)
     assert all("\x1b" not in line and "\r" not in line and "\n" not in line for line in lines)
+
+
+def test_a_1xx_status_from_the_application_carries_no_body_or_framing(live):
+    """Catalogue 54: a body on a 1xx is dropped with its Content-Length."""
+    data = raw_until_closed(live.port, get("/status/103", "Connection: close\r\n"))
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 103 ")
+    assert b"content-length" not in head.lower() and b"transfer-encoding" not in head.lower()
+    assert b"must not be sent" not in data
