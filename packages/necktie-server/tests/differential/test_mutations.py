@@ -94,14 +94,17 @@ def h11_requests(data: bytes) -> list[tuple[str, bytes, list[tuple[bytes, bytes]
     return found
 
 
-async def serve(data: bytes) -> tuple[Conn, list, list[BaseException]]:
+async def serve(data: bytes, cuts: tuple[int, ...] = ()) -> tuple[Conn, list, list[BaseException]]:
     app, seen = make_app()
     errors: list[BaseException] = []
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(lambda _loop, context: errors.append(context.get("exception")
                                                                    or RuntimeError(context["message"])))
     conn = Conn(app)
-    conn.feed(data)
+    bounds = [0, *sorted({c for c in cuts if 0 < c < len(data)}), len(data)]
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        conn.feed(data[start:end])
+        await conn.settle(3)
     await conn.settle()
     if not conn.closed:
         conn.protocol.eof_received()
@@ -160,3 +163,18 @@ def test_valid_bases_are_all_served(data):
     check(data)
     _, seen, _ = asyncio.run(serve(data))
     assert len(seen) == data.count(b"HTTP/1.")
+
+
+_DATE = re.compile(rb"date: [^\r]*\r\n")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated(), st.lists(st.integers(1, 400), max_size=6))
+def test_how_the_bytes_are_cut_never_changes_the_outcome(data, cuts):
+    """The same bytes in other reads: the same answers, the same handler calls, the same close."""
+    whole, seen_whole, _ = asyncio.run(serve(data))
+    split, seen_split, errors = asyncio.run(serve(data, tuple(cuts)))
+    assert not errors
+    assert seen_split == seen_whole
+    assert _DATE.sub(b"", bytes(split.transport.data)) == _DATE.sub(b"", bytes(whole.transport.data))
+    assert split.closed == whole.closed
