@@ -137,3 +137,13 @@ async def test_404_and_405_pages(app, call):
 async def test_handler_returning_nothing_is_a_500(app, call):
     app.get("/")(lambda request: None)
     assert (await call(app, "GET", "/")).status == 500
+
+
+@pytest.mark.parametrize(("fallback", "content_type"), [
+    ("json", "application/json"), ("html", "text/html; charset=utf-8"), ("text", "text/plain; charset=utf-8"),
+    ("auto", "text/html; charset=utf-8"),
+])
+async def test_fallback_error_format_setting(app, call, fallback, content_type):
+    app.config.FALLBACK_ERROR_FORMAT = fallback
+    result = await call(app, "GET", "/missing", {"Accept": "text/html"})
+    assert (result.status, result.content_type) == (404, content_type)

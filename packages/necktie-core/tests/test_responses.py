@@ -230,3 +230,17 @@ async def test_file_response_through_the_asgi_adapter(app, data_file):
     assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 206
     body = b"".join(m.get("body", b"") for m in sent[1:])
     assert body == data_file.read_bytes()[10:20]
+
+
+async def test_app_level_default_dumps(call):
+    from pynecktie import Necktie
+    from pynecktie.response import set_default_dumps
+
+    try:
+        app = Necktie("dumps", dumps=lambda obj: orjson.dumps(obj, option=orjson.OPT_SORT_KEYS))
+        app.get("/")(lambda request: json({"b": 1, "a": 2}))
+        assert (await call(app, "GET", "/")).body == b'{"a":2,"b":1}'
+        assert json({"b": 1}, dumps=lambda obj: "own").body == b"own"  # an explicit dumps still wins
+    finally:
+        set_default_dumps(None)
+    assert json({"b": 1, "a": 2}).body == b'{"b":1,"a":2}'

@@ -17,7 +17,13 @@ from .errorpages import render_error
 from .exceptions import NecktieException, NotFound, ServerError, ServiceUnavailable
 from .registry import Registry, RouteSpec
 from .request import Request, RequestStream
-from .response import BaseHTTPResponse, FileResponse, HTTPResponse, StreamingHTTPResponse
+from .response import (
+    BaseHTTPResponse,
+    FileResponse,
+    HTTPResponse,
+    StreamingHTTPResponse,
+    set_default_dumps,
+)
 from .routing import Route, Router
 from .seam import ResponseSink
 from .watchdog import Watchdog
@@ -32,7 +38,9 @@ class Necktie(Registry):
     """A Necktie application: register routes on it, then serve it with ``app.run()`` or any ASGI server."""
 
     def __init__(self, name: str = "necktie", *, config: Config | None = None,
-                 strict_slashes: bool = False) -> None:
+                 strict_slashes: bool = False, dumps: Callable[..., Any] | None = None) -> None:
+        if dumps is not None:  # the default encoder of json() responses (process-wide, as in Sanic)
+            set_default_dumps(dumps)
         self.name = name
         self.config = config or Config()
         self.strict_slashes = strict_slashes

@@ -20,10 +20,14 @@ _FORMATS = {
 
 
 def _preferred(request: Request | None) -> str:
-    """json, html or text: the format the ``Accept`` header ranks highest (q-values honoured, the first
-    listed winning ties); without a preference, JSON for a JSON request and plain text otherwise."""
+    """json, html or text: ``FALLBACK_ERROR_FORMAT`` when set to one of them; else the format the
+    ``Accept`` header ranks highest (q-values honoured, the first listed winning ties); without a
+    preference, JSON for a JSON request and plain text otherwise."""
     if request is None:
         return "text"
+    fallback = request.app.config.get("FALLBACK_ERROR_FORMAT")
+    if fallback in ("json", "html", "text"):
+        return fallback  # type: ignore[no-any-return]
     best, best_q = "", 0.0
     for item in request.headers.get("accept", "").split(",")[:32]:
         media, _, params = item.partition(";")

@@ -196,9 +196,20 @@ def json(
     dumps: Callable[[Any], bytes | str] | None = None,
     **kwargs: Any,
 ) -> HTTPResponse:
-    """A JSON response, encoded with orjson unless *dumps* says otherwise (pydantic models included)."""
-    data = (dumps or _json.dumps)(body, **kwargs) if kwargs or dumps else _json.dumps(body)
+    """A JSON response, encoded with orjson (pydantic models included) unless *dumps*, or the default set
+    with ``Necktie(dumps=...)``, says otherwise; *kwargs* go to the encoder."""
+    default = _DUMPS[0]
+    data = (dumps or default)(body, **kwargs) if kwargs or dumps else default(body)
     return HTTPResponse(data, status, headers, content_type)
+
+
+# The encoder json() uses when not given one: process-wide, like the encoder of the stdlib's json module.
+_DUMPS: list[Callable[..., bytes | str]] = [_json.dumps]
+
+
+def set_default_dumps(dumps: Callable[..., bytes | str] | None) -> None:
+    """Make *dumps* the encoder every `json()` response uses by default (None: back to orjson)."""
+    _DUMPS[0] = dumps or _json.dumps
 
 
 def empty(status: int = 204, headers: HeadersLike = None) -> HTTPResponse:
