@@ -54,6 +54,11 @@ class RawConnection:
         self._parsed = 0  # how much of `received` read_response has consumed
 
     @property
+    def first_byte_at(self) -> float | None:
+        """When the first byte arrived (seconds since the connection opened), or None so far."""
+        return self.arrivals[0].at if self.arrivals else None
+
+    @property
     def received(self) -> bytes:
         """Everything received so far."""
         return b"".join(a.data for a in self.arrivals)
