@@ -23,7 +23,7 @@ from . import logs, tls
 from .__about__ import __version__
 from .errors import StartupError
 from .settings import ServerSettings
-from .sockets import bind_tcp, bind_unix, describe, reuse_port_available
+from .sockets import bind_tcp, bind_unix, describe, reserve_port, reuse_port_available
 from .workers import Supervisor, WorkerSpec, default_command
 
 if TYPE_CHECKING:
@@ -262,7 +262,7 @@ def _run_supervisor(app: Necktie, host: str | None, port: int, unix: str | None,
         sock = bind_unix(unix, backlog=backlog)
     if sock is None and reuse_port_available():
         # Reserve the port (and learn it, for port 0) without listening: each worker binds its own.
-        reserved = bind_tcp(host, port, backlog=backlog, listen=False, reuse_port=True)
+        reserved = reserve_port(host, port)
         shared_fd = None
     else:
         reserved = sock or bind_tcp(host, port, backlog=backlog)

@@ -57,6 +57,17 @@ def bind_tcp(host: str | None, port: int, *, backlog: int, listen: bool = True,
     return sock
 
 
+def reserve_port(host: str | None, port: int) -> socket.socket:
+    """A bound, non-listening SO_REUSEPORT socket that holds *host*:*port* for workers to bind too.
+
+    A plain bind is tried first: another server listening there with SO_REUSEPORT would otherwise be
+    joined silently, and the two would share the traffic.
+    """
+    with bind_tcp(host, port, backlog=0, listen=False) as probe:
+        port = probe.getsockname()[1]
+    return bind_tcp(host, port, backlog=0, listen=False, reuse_port=True)
+
+
 def bind_unix(path: str, *, backlog: int) -> socket.socket:
     """A listening unix socket at *path*, replacing a stale socket file nobody listens on."""
     with contextlib.suppress(FileNotFoundError):

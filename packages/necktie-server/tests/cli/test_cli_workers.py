@@ -23,6 +23,16 @@ def _worker_pids(server: Running) -> set[int]:
     return {child.pid for child in psutil.Process(server.process.pid).children()}
 
 
+def _answers_until(url: str, done, timeout: float = 60.0) -> set[int]:
+    """The worker pids that answered, asking until *done(pids)* (bounded by *timeout*)."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while not done(seen):
+        assert time.monotonic() < deadline, f"only {seen} answered"
+        seen.add(_pid_of_answer(url))
+    return seen
+
+
 def _eventually(predicate, what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -38,12 +48,13 @@ def test_workers_share_the_port_are_replaced_and_stop_together(spawn, app_dir: P
     assert len(workers) == 2
 
     # Requests are answered by more than one worker, and only by workers.
-    answered: set[int] = set()
-    for _ in range(200):
-        answered.add(_pid_of_answer(server.url))
-        if len(answered) == 2:
-            break
+    answered = _answers_until(server.url, lambda seen: len(seen) == 2)
     assert answered == workers
+
+    # A second server cannot take the port, even one asking for SO_REUSEPORT itself.
+    intruder = spawn(["demo_app:app", "--port", str(server.port), "--workers", "2"], app_dir)
+    assert intruder.process.wait(60) == 1
+    intruder.wait_for(rf"necktie: error: cannot listen on http://127\.0\.0\.1:{server.port}: Address already in use")
 
     # The supervisor ran the main-process listeners, each worker its server listeners.
     assert f"main_process_start in {supervisor}" in server.output
@@ -59,13 +70,7 @@ def test_workers_share_the_port_are_replaced_and_stop_together(spawn, app_dir: P
     _eventually(lambda: len(_worker_pids(server)) == 2 and victim not in _worker_pids(server),
                 "a replacement worker")
     replacement = (_worker_pids(server) - workers).pop()
-    server.wait_for(rf"before_server_start in {replacement}")
-    seen: set[int] = set()
-    for _ in range(200):
-        seen.add(_pid_of_answer(server.url))
-        if replacement in seen:
-            break
-    assert replacement in seen
+    seen = _answers_until(server.url, lambda seen: replacement in seen)
     assert victim not in seen
 
     # SIGTERM to the supervisor stops every worker gracefully, then the supervisor, with status 0.
