@@ -1,8 +1,8 @@
 """The access log: one line per response on the ``necktie.access`` logger, control characters escaped.
 
 A line is written when the response has ended (for a streamed response, after its last chunk or when it
-was cut short): client (``request.client_ip``: the address trusted proxies report, else the peer), request line, status, body bytes sent, and the time from the request's head to
-the end of its response.
+was cut short): client (``request.client_ip``: the address trusted proxies report, else the peer),
+request line, status, body bytes sent, and the time from the request's head to the end of its response.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Necktie behind a real nginx reverse proxy on loopback, request and response buffering off.
 
-The site configuration is the one docs/deployment.md shows, taken from the page. nginx comes from Debian's ``nginx`` package (``.ci/run`` installs it; as root this module installs it
-too when missing). It runs as this user's single process (``master_process off``) with its config, pid
+The site configuration is the one docs/deployment.md shows, taken from the page. nginx comes from
+Debian's ``nginx`` package (``.ci/run`` installs it; as root this module installs it too when missing).
+It runs as this user's single process (``master_process off``) with its config, pid
 and logs in a temporary directory, listening on 127.0.0.1 and ::1 only.
 """
 
@@ -33,7 +34,8 @@ def documented_site(upstream_port: int, listen: str) -> str:
     assert block is not None, "docs/deployment.md shows no nginx configuration"
     site = block[1]
     assert "server 127.0.0.1:8000;" in site and "listen 80;" in site
-    return site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};").replace("listen 80;", listen)
+    site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};")
+    return site.replace("listen 80;", listen)
 
 
 def _find_nginx() -> str | None:
@@ -252,7 +254,7 @@ def _ip_through_proxy(ports: dict[str, int], forged: str | None = None) -> str:
 
 
 def test_client_address_comes_from_x_forwarded_for_only_when_proxies_are_trusted(proxied) -> None:
-    """``request.ip`` is the peer (nginx); ``remote_addr``/``client_ip`` the client nginx reports, if trusted."""
+    """``request.ip`` is nginx; ``remote_addr`` and ``client_ip`` the client it reports, if trusted."""
     server, ports = proxied
     if "::1" not in ports:
         pytest.skip("no IPv6 loopback: the client and nginx need different addresses to tell them apart")

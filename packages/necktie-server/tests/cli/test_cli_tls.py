@@ -1,4 +1,4 @@
-"""HTTPS with throw-away certificates: ``--tls-cert/--tls-key``, and an `ssl.SSLContext` given to app.run()."""
+"""HTTPS with throw-away certificates: ``--tls-cert/--tls-key``, and an SSLContext given to app.run()."""
 
 from __future__ import annotations
 

@@ -54,7 +54,8 @@ def test_workers_share_the_port_are_replaced_and_stop_together(spawn, app_dir: P
     # A second server cannot take the port, even one asking for SO_REUSEPORT itself.
     intruder = spawn(["demo_app:app", "--port", str(server.port), "--workers", "2"], app_dir)
     assert intruder.process.wait(60) == 1
-    intruder.wait_for(rf"necktie: error: cannot listen on http://127\.0\.0\.1:{server.port}: Address already in use")
+    intruder.wait_for(rf"necktie: error: cannot listen on http://127\.0\.0\.1:{server.port}: Address already "
+                      "in use")
 
     # The supervisor ran the main-process listeners, each worker its server listeners.
     assert f"main_process_start in {supervisor}" in server.output
