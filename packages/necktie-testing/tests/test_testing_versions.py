@@ -1,4 +1,5 @@
-"""necktie-testing ships in step with the core and the server: one version, exact pins."""
+"""necktie-testing ships in step with the core and the server: one version, exact pins (installed metadata;
+tests/packaging/test_bump_version.py checks the source files and scripts/bump-version)."""
 
 from __future__ import annotations
 
@@ -23,3 +24,8 @@ def test_testing_pins_core_and_server_exactly() -> None:
         pins[req.name] = str(req.specifier)
     assert pins["necktie-core"] == f"=={necktie_testing.__version__}"
     assert pins["necktie-server"] == f"=={necktie_testing.__version__}"
+
+
+def test_server_pins_core_exactly() -> None:
+    pins = {Requirement(line).name: str(Requirement(line).specifier) for line in requires("necktie-server") or []}
+    assert pins["necktie-core"] == f"=={necktie_server.__version__}"
