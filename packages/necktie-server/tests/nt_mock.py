@@ -12,11 +12,10 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from nt_rawhttp import Answer, parse_all
-
 from necktie_server.protocol import HttpProtocol
 from necktie_server.server import ServerState
 from necktie_server.settings import ServerSettings
+from nt_rawhttp import Answer, parse_all
 from pynecktie import Necktie
 
 

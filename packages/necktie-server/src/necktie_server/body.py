@@ -6,7 +6,6 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 
-
 CHUNK_OVERHEAD = 64  # about what a bytes object and its deque slot cost beyond the data
 
 
@@ -17,8 +16,8 @@ class BodyBuffer:
     ``on_drained`` is called, which happens when the handler has taken it below half.
     """
 
-    __slots__ = ("_chunks", "_size", "_limit", "_waiter", "_complete", "_error", "_full", "_consumed", "on_drained",
-                 "on_first_read", "on_wait")
+    __slots__ = ("_chunks", "_size", "_limit", "_waiter", "_complete", "_error", "_full", "_consumed",
+                 "on_drained", "on_first_read", "on_wait")
 
     def __init__(self, limit: int) -> None:
         self._chunks: deque[bytes] = deque()

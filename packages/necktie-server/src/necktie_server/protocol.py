@@ -433,8 +433,9 @@ class HttpProtocol(asyncio.Protocol):
                     length = h1.parse_content_length(special[b"content-length"])
                 route = self.app.match(request) if target != b"*" else _options(cycle)
                 cycle.limit = limit = self.app.body_limit(route)
-                # A stream route's handler may change its limit before reading: it is checked on its first get().
-                if length is not None and limit is not None and length > limit and not (route and route.stream):
+                # A stream route's handler may change its limit before reading: checked on its first get().
+                if (length is not None and limit is not None and length > limit
+                        and not (route and route.stream)):
                     raise PayloadTooLarge(f"Request body of {length} bytes exceeds the limit of {limit}")
                 cycle.expect_continue = h1.check_expect(special.get(b"expect", []), version)
         except NecktieException as exc:

@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nt_mock import Conn
 from nt_rawhttp import parse_all
-
 from pynecktie import Necktie
 from pynecktie.response import raw
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from nt_mock import Conn
-
 from pynecktie import Necktie
 from pynecktie.response import stream, text
 

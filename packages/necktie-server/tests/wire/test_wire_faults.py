@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 
 import h11
 import pytest
-from nt_rawhttp import connect, exchange, parse_all, read_answers, read_until_closed, send
-
 from necktie_testing import LiveServer
+from nt_rawhttp import connect, exchange, parse_all, read_answers, read_until_closed, send
 from pynecktie import Necktie
-from pynecktie.exceptions import PayloadTooLarge
-from pynecktie.response import HTTPResponse, empty, raw, redirect, stream, text
+from pynecktie.response import HTTPResponse, empty, redirect, stream, text
 
 GET_NEXT = b"GET /ok HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
 
