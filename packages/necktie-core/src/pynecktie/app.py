@@ -26,7 +26,7 @@ from .response import (
 )
 from .routing import Route, Router
 from .seam import ResponseSink
-from .watchdog import Watchdog
+from .watchdog import Watchdogs
 
 error_logger = logging.getLogger("necktie.error")
 logger = logging.getLogger("necktie.root")
@@ -55,10 +55,8 @@ class Necktie(Registry):
         self._bp_exceptions: dict[int, ExceptionHandlers] = {}
         self._app_chains: tuple[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...]] = ((), ())
         self._finalized = False
-        self._response_timeout = 0.0
         self._timeout_streams = False
-        self._watchdogs: dict[asyncio.AbstractEventLoop, Watchdog] = {}
-        self._last_watchdog: tuple[asyncio.AbstractEventLoop, Watchdog] | None = None
+        self._watchdogs: Watchdogs | None = None
 
     def __repr__(self) -> str:
         return f"Necktie(name={self.name!r})"
@@ -141,10 +139,9 @@ class Necktie(Registry):
                 bp_req, bp_resp = self._bp_middleware.get(id(route.blueprint), ([], []))
             route.request_middleware = app_req + tuple(bp_req)
             route.response_middleware = tuple(reversed(bp_resp)) + app_resp
-        self._response_timeout = self.config.RESPONSE_TIMEOUT
+        timeout = self.config.RESPONSE_TIMEOUT
         self._timeout_streams = self.config.RESPONSE_TIMEOUT_STREAMS
-        self._watchdogs = {}
-        self._last_watchdog = None
+        self._watchdogs = Watchdogs(timeout) if timeout else None
         self._finalized = True
 
     async def dispatch(self, event: str, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -200,11 +197,10 @@ class Necktie(Registry):
         set ``request.body`` first; otherwise the body is read here from ``request.stream``.
         """
         route = request.route
-        watchdog = self._watchdog()
-        task = None
-        if watchdog is not None:
-            task = asyncio.current_task()
-            watchdog.watch(task)  # type: ignore[arg-type]
+        watchdog = task = None
+        if self._watchdogs is not None:
+            watchdog = self._watchdogs.current()
+            task = watchdog.watch_current()
         try:
             response = await self._respond(request, route)
         except asyncio.CancelledError:
@@ -314,10 +310,10 @@ class Necktie(Registry):
         await sink.start(response)
         response._sink = sink
         # With RESPONSE_TIMEOUT_STREAMS a stream must also end within RESPONSE_TIMEOUT of its start.
-        watchdog = self._watchdog() if self._timeout_streams else None
-        task = asyncio.current_task() if watchdog is not None else None
-        if task is not None:
-            watchdog.watch(task)  # type: ignore[union-attr]
+        watchdog = task = None
+        if self._timeout_streams and self._watchdogs is not None:
+            watchdog = self._watchdogs.current()
+            task = watchdog.watch_current()
         try:
             await response.streaming_fn(response)
         except asyncio.CancelledError:
@@ -337,20 +333,6 @@ class Necktie(Registry):
             if task is not None:
                 watchdog.unwatch(task)  # type: ignore[union-attr]
         await sink.end()
-
-    def _watchdog(self) -> Watchdog | None:
-        """The `Watchdog` enforcing ``RESPONSE_TIMEOUT`` on this loop (None when the timeout is off)."""
-        if not self._response_timeout:
-            return None
-        loop = asyncio.get_running_loop()
-        last = self._last_watchdog
-        if last is not None and last[0] is loop:
-            return last[1]
-        watchdog = self._watchdogs.get(loop)
-        if watchdog is None:
-            watchdog = self._watchdogs[loop] = Watchdog(loop, self._response_timeout)
-        self._last_watchdog = (loop, watchdog)
-        return watchdog
 
     async def _send_file(self, request: Request, response: FileResponse, sink: ResponseSink) -> None:
         if response.file is None and response.status != 304:

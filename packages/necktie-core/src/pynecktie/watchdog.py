@@ -9,6 +9,29 @@ A task past its deadline is cancelled, and `expired` tells the pipeline that thi
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+
+try:  # Python 3.12+: current_task in C
+    from _asyncio import current_task as _c_current_task  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - depends on the Python version
+    _c_current_task = None
+
+try:  # Python 3.11: asyncio's own registry of running tasks, shared with its C accelerator
+    from asyncio.tasks import _current_tasks
+except ImportError:  # pragma: no cover
+    _current_tasks = None
+
+
+def _current_task_getter() -> Callable[[asyncio.AbstractEventLoop], asyncio.Task[object] | None]:
+    """The cheapest exact ``asyncio.current_task(loop)`` this Python offers."""
+    if _c_current_task is not None:
+        return _c_current_task  # type: ignore[no-any-return]
+    if isinstance(_current_tasks, dict):
+        return _current_tasks.get
+    return asyncio.current_task
+
+
+current_task = _current_task_getter()
 
 
 class Watchdog:
@@ -29,6 +52,15 @@ class Watchdog:
         self._deadlines[task] = self._loop.time() + self._timeout
         if self._handle is None:
             self._handle = self._loop.call_later(self._tick, self._check)
+
+    def watch_current(self) -> asyncio.Task[object]:
+        """Start the clock for the running task, and return it."""
+        loop = self._loop
+        task: asyncio.Task[object] = current_task(loop)  # type: ignore[assignment]
+        self._deadlines[task] = loop.time() + self._timeout
+        if self._handle is None:
+            self._handle = loop.call_later(self._tick, self._check)
+        return task
 
     def unwatch(self, task: asyncio.Task[object]) -> None:
         """Stop watching *task* (its handler answered or failed)."""
@@ -52,3 +84,26 @@ class Watchdog:
                 task.cancel()
         if self._deadlines:
             self._handle = self._loop.call_later(self._tick, self._check)
+
+
+class Watchdogs:
+    """One `Watchdog` per event loop an app is served on (a test server in a thread has a loop of its own)."""
+
+    __slots__ = ("timeout", "_by_loop", "_last")
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._by_loop: dict[asyncio.AbstractEventLoop, Watchdog] = {}
+        self._last: Watchdog | None = None
+
+    def current(self) -> Watchdog:
+        """The watchdog of the running loop."""
+        loop = asyncio.get_running_loop()
+        last = self._last
+        if last is not None and last._loop is loop:
+            return last
+        watchdog = self._by_loop.get(loop)
+        if watchdog is None:
+            watchdog = self._by_loop[loop] = Watchdog(loop, self.timeout)
+        self._last = watchdog
+        return watchdog

@@ -43,8 +43,8 @@ class HttpProtocol(asyncio.Protocol):
 
     # Slots: thousands of idle keep-alive connections should cost little memory each.
     __slots__ = (
-        "_body_fed", "_chunk_gap", "_chunk_headers", "_chunked", "_context", "_drain_waiter",
-        "_good_host", "_head_deadline_armed", "_head_fed", "_head_size", "_headers", "_idle_fed",
+        "_body_fed", "_header_cap", "_line_cap", "_headers_cap", "_chunk_gap", "_chunk_headers", "_chunked",
+        "_context", "_drain_waiter", "_good_host", "_head_deadline_armed", "_head_fed", "_head_size", "_headers", "_idle_fed",
         "_in_head", "_messages_begun", "_special", "_unparsed", "_url", "app", "closed", "closing",
         "conn_info", "cycles", "deadline", "discarded", "drain", "loop", "parser", "parsing",
         "read_paused", "rejected", "requests_started", "settings", "state", "transport",
@@ -78,6 +78,9 @@ class HttpProtocol(asyncio.Protocol):
         self._drain_waiter: asyncio.Future[None] | None = None
         self._unparsed = b""
         self._context = contextvars.copy_context()
+        settings = self.settings
+        self._header_cap, self._line_cap = settings.max_header_size, settings.max_line_size
+        self._headers_cap = settings.max_headers
         self.deadline = Deadline(self.loop, self._on_read_timeout)
         self.write_deadline = Deadline(self.loop, self._on_write_timeout)
         from .cycle import _Drain
@@ -85,12 +88,10 @@ class HttpProtocol(asyncio.Protocol):
         self._reset_head()
 
     def _reset_head(self) -> None:
-        self._in_head = False
-        self._head_deadline_armed = False
-        self._head_fed = 0
+        self._in_head = self._head_deadline_armed = False
+        self._head_fed = self._head_size = 0
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
-        self._head_size = 0
         self._special: dict[bytes, list[bytes]] = {}
 
     # -- connection lifecycle -------------------------------------------------------------------------
@@ -371,10 +372,8 @@ class HttpProtocol(asyncio.Protocol):
             raise h1.URITooLong("Request target too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:  # noqa: D102
-        settings = self.settings
-        self._head_size += len(name) + len(value) + 4
-        if (self._head_size > settings.max_header_size or len(value) > settings.max_line_size
-                or len(self._headers) >= settings.max_headers):
+        size = self._head_size = self._head_size + len(name) + len(value) + 4
+        if size > self._header_cap or len(value) > self._line_cap or len(self._headers) >= self._headers_cap:
             raise h1.RequestHeaderFieldsTooLarge("Request header fields too large")
         if not self._in_head:
             return  # a trailer of a chunked body: counted, never added to the request's headers
@@ -390,9 +389,10 @@ class HttpProtocol(asyncio.Protocol):
         parser = self.parser
         self._in_head = False
         version = parser.get_http_version()
-        if version == "0.9":
-            raise BadRequest("HTTP/0.9 is not supported")
-        h1.check_version(version)
+        if version != "1.1" and version != "1.0":
+            if version == "0.9":
+                raise BadRequest("HTTP/0.9 is not supported")
+            h1.check_version(version)
         special = self._special
         hosts = special.get(b"host")
         if hosts is None or len(hosts) != 1 or hosts[0] != self._good_host:
