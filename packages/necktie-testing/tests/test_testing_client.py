@@ -70,6 +70,13 @@ def test_handler_exception_and_server_log(mode, probe):
         assert any("/boom" in line for line in client.server_log)
 
 
+def test_an_invalid_response_is_logged_for_its_request(mode, probe):
+    with TestClient(make_app(probe), mode=mode) as client:
+        response = client.get("/bad-header")
+        assert response.status_code == 500
+        assert len(response.server_log) == 1 and "Invalid response" in response.server_log[0]
+
+
 def test_exception_while_streaming_is_reported(mode, probe):
     with TestClient(make_app(probe), mode=mode) as client, client.stream("GET", "/stream-boom") as response:
         assert response.status_code == 200
@@ -149,3 +156,44 @@ def test_log_level_lets_the_access_log_through(mode, probe):
         access = [line for line in client.server_log if "necktie.access" in line]
         assert len(access) == 1 and '"GET /?q=1 HTTP/1.1" 200' in access[0]
     assert logger.level == before
+
+
+@pytest.fixture(scope="module")
+def tls_contexts():
+    import ssl
+
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    return server_ctx, client_ctx
+
+
+def test_a_tls_live_server(probe, tls_contexts):
+    import ssl
+
+    from necktie_testing import LiveServer
+
+    server_ctx, client_ctx = tls_contexts
+    app = make_app(probe)
+
+    @app.get("/scheme")
+    async def scheme(request):
+        from pynecktie.response import text
+
+        return text(request.scheme)
+
+    with LiveServer(app, ssl=server_ctx) as server:
+        assert server.url.startswith("https://127.0.0.1:")
+        with TestClient(app, server=server, verify=client_ctx) as client:
+            assert client.get("/scheme").text == "https"
+            with client.duplex("POST", "/upper") as duplex:
+                duplex.send("tls")
+                assert duplex.receive_until("TLS") == b"TLS"
+        with TestClient(app, server=server) as trusting:  # its own server: no verification asked for
+            assert trusting.get("/").text == "hello"
+        with TestClient(app, server=server, verify=ssl.create_default_context()) as strict:
+            with pytest.raises(httpx.ConnectError):
+                strict.get("/")  # the test CA is not trusted by a default context

@@ -123,6 +123,10 @@ def make_app(probe: Probe) -> Necktie:
             total += len(chunk)
         return text(str(total))
 
+    @app.get("/bad-header")
+    async def bad_header(request):
+        return text("x", headers={"x-bad": "a\r\nb"})
+
     @app.get("/stall")
     async def stall(request):
         await wait_for(probe.release)

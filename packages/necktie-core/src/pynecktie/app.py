@@ -347,7 +347,7 @@ class Necktie(Registry):
         except Exception as exc:
             if not (isinstance(exc, NecktieException) and exc.quiet):
                 error_logger.error("Exception while sending the file of %r", request.target.decode("latin-1"),
-                                   exc_info=exc)
+                                   exc_info=exc, extra={"request": request})
             if sink.started:
                 sink.abort()
             else:

@@ -266,7 +266,7 @@ class Cycle:
 
     # -- helpers --------------------------------------------------------------------------------------
     def _invalid_response(self, exc: Exception) -> None:
-        error_logger.error("Invalid response for %r: %s", self.request, exc)
+        error_logger.error("Invalid response for %r: %s", self.request, exc, extra={"request": self.request})
         self.keep_alive = False
         body = b"500 Internal Server Error\n"
         head = (f"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"

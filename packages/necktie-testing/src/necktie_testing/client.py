@@ -8,6 +8,7 @@ app's listeners run when the client starts (entering ``with``, or the first requ
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
@@ -26,6 +27,7 @@ Mode = Literal["live", "memory"]
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0
 BASE_URL = "http://testserver"
+TLS_BASE_URL = "https://testserver"
 
 
 def _is_async_iterable(content: Any) -> bool:
@@ -52,9 +54,11 @@ class TestClient(httpx.Client):
     is produced); ``client.stream(...)`` hands the response body over as it arrives; ``client.duplex(...)``
     interleaves sending the body and reading the answer. Pass ``server=`` to share a started `LiveServer`.
 
-    ``raise_handler_exceptions=True`` re-raises in the test the exception the server logged for a request
-    once its body has been read; ``log_level`` (e.g. ``logging.INFO`` for the access log) lowers the level
-    of the ``necktie`` loggers while the client runs, so that more lines reach ``server_log``.
+    A `LiveServer` started with ``ssl=`` is reached over TLS (``verify=`` an `ssl.SSLContext` to check its
+    certificate; without it the client trusts its own server). ``raise_handler_exceptions=True`` re-raises
+    in the test the exception the server logged for a request once its body has been read; ``log_level``
+    (e.g. ``logging.INFO`` for the access log) lowers the level of the ``necktie`` loggers while the
+    client runs, so that more lines reach ``server_log``.
     """
 
     __test__ = False
@@ -68,6 +72,11 @@ class TestClient(httpx.Client):
             raise ValueError("server= is for mode='live'")
         self.app = app
         self.mode = mode
+        if base_url == BASE_URL and server is not None and server.tls:
+            base_url = TLS_BASE_URL
+        self.client_ssl = kwargs.pop("verify", None)
+        if self.client_ssl is not None and not isinstance(self.client_ssl, ssl.SSLContext):
+            raise TypeError("verify= takes an ssl.SSLContext (for a LiveServer started with ssl=)")
         self.capture = LogCapture(log_level)
         self.live = server if mode == "live" else None
         self._owns_live = server is None
@@ -147,7 +156,7 @@ class TestClient(httpx.Client):
         if self._memory is not None:
             return self._memory.connect()
         assert self.live is not None
-        return await self.live.connect()
+        return await self.live.connect(self.client_ssl)
 
     def build_request(self, method: str, url: Any, *, content: Any = None, **kwargs: Any) -> httpx.Request:
         """As httpx's, and an async iterable *content* is streamed too (from the transport's loop)."""
@@ -179,6 +188,11 @@ class AsyncTestClient(httpx.AsyncClient):
             raise ValueError("server= is for mode='live'")
         self.app = app
         self.mode = mode
+        if base_url == BASE_URL and server is not None and server.tls:
+            base_url = TLS_BASE_URL
+        self.client_ssl = kwargs.pop("verify", None)
+        if self.client_ssl is not None and not isinstance(self.client_ssl, ssl.SSLContext):
+            raise TypeError("verify= takes an ssl.SSLContext (for a LiveServer started with ssl=)")
         self.capture = LogCapture(log_level)
         self.live = server if mode == "live" else None
         self._owns_live = server is None
@@ -247,7 +261,7 @@ class AsyncTestClient(httpx.AsyncClient):
         if self._memory is not None:
             return self._memory.connect()
         assert self.live is not None
-        return await self.live.connect()
+        return await self.live.connect(self.client_ssl)
 
     def build_request(self, method: str, url: Any, *, content: Any = None, **kwargs: Any) -> httpx.Request:
         """As httpx's, and a sync iterable *content* is streamed too (each chunk pulled in a thread)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl as _ssl
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,10 +35,15 @@ class LiveServer:
         self._thread: LoopThread | None = None
 
     @property
+    def tls(self) -> bool:
+        """True when the server was given an ``ssl`` context."""
+        return self.server_options.get("ssl") is not None
+
+    @property
     def url(self) -> str:
-        """The base URL, such as ``http://127.0.0.1:41234``."""
+        """The base URL, such as ``http://127.0.0.1:41234`` (``https`` with TLS)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -73,9 +79,17 @@ class LiveServer:
             raise RuntimeError("the live server is not started")
         return self._thread.call(fn, timeout)
 
-    async def connect(self) -> SocketStream:
-        """A new TCP connection to the server, on the running loop (any loop, any thread)."""
-        return await SocketStream.connect(self.host, self.port)
+    async def connect(self, ssl: _ssl.SSLContext | None = None) -> SocketStream:
+        """A new connection to the server, on the running loop (any loop, any thread).
+
+        A TLS server is reached over TLS: with *ssl* when given, else trusting whatever certificate the
+        server shows (it is the test's own server).
+        """
+        if self.tls and ssl is None:
+            ssl = _ssl.create_default_context()
+            ssl.check_hostname = False
+            ssl.verify_mode = _ssl.CERT_NONE
+        return await SocketStream.connect(self.host, self.port, ssl=ssl if self.tls else None)
 
     def raw(self, timeout: float = 10.0) -> RawConnection:
         """A wire-level connection to the server (see `necktie_testing.raw.RawConnection`)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl as _ssl
 import struct
 from collections import deque
 from typing import Protocol
@@ -107,10 +108,10 @@ class SocketStream:
         self.receiver = receiver
 
     @classmethod
-    async def connect(cls, host: str, port: int) -> SocketStream:
-        """Open a connection to *host*:*port*."""
+    async def connect(cls, host: str, port: int, ssl: _ssl.SSLContext | None = None) -> SocketStream:
+        """Open a connection to *host*:*port* (over TLS with *ssl*)."""
         loop = asyncio.get_running_loop()
-        transport, receiver = await loop.create_connection(_Receiver, host, port)
+        transport, receiver = await loop.create_connection(_Receiver, host, port, ssl=ssl)
         sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
