@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import psutil
-from cli_support import Running
+from cli_support import Running, write_module
 
 
 def _pid_of_answer(url: str) -> int:
@@ -91,3 +91,21 @@ def test_access_log_on_with_workers_when_asked(spawn, app_dir: Path) -> None:
     pid = _pid_of_answer(server.url)
     server.wait_for(rf'\[{pid}\] INFO necktie\.access: 127\.0\.0\.1 "GET / HTTP/1\.1" 200 ')
     assert server.stop(signal.SIGINT) == 0
+
+
+def test_workers_that_never_start_end_the_command_with_one_line(spawn, tmp_path: Path) -> None:
+    write_module(tmp_path, "failing", """
+        from pynecktie import Necktie
+
+        app = Necktie("failing")
+
+        @app.before_server_start
+        async def connect(app):
+            raise ConnectionRefusedError("the database is not there")
+    """)
+    server: Running = spawn(["failing:app", "--port", "0", "--workers", "2"], tmp_path)
+    assert server.process.wait(120) == 1
+    server.wait_for(r"^necktie: error: workers keep failing to start \(the last one exited with status 1\)$")
+    # Each worker's own error is shown, so the cause is not lost.
+    assert "ConnectionRefusedError: the database is not there" in server.output
+    assert "serving failing" not in server.output
