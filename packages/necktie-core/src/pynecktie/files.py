@@ -9,6 +9,8 @@ thread a chunk at a time and writes through the ordinary streaming seam — any 
 from __future__ import annotations
 
 import asyncio
+import functools
+import io
 import mimetypes
 import os
 import re
@@ -31,6 +33,7 @@ _RANGE = re.compile(r"bytes=([0-9]{0,18})-([0-9]{0,18})\Z")
 _TOKEN_CHARS = re.compile(r"[^!#$&+\-.^_`|~0-9A-Za-z]")
 
 
+@functools.lru_cache(maxsize=4096)
 def guess_type(path: str) -> str:
     """The MIME type for a file name (``application/octet-stream`` when unknown; text types in UTF-8)."""
     mime, _ = mimetypes.guess_type(path, strict=False)
@@ -48,6 +51,11 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     if fallback != filename:
         value += f"; filename*=UTF-8''{quote(filename, safe='')}"
     return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _http_date(seconds: int) -> str:
+    return formatdate(seconds, usegmt=True)
 
 
 def _etag_of(st: os.stat_result) -> str:
@@ -126,7 +134,7 @@ def open_file(path: str) -> tuple[IO[bytes], os.stat_result]:
     """Open a regular file for reading: a missing file or a non-file is `NotFound`, an unreadable one
     `Forbidden`."""
     try:
-        f = open(path, "rb")  # noqa: SIM115 - closed by FileResponse.close once sent
+        f = io.FileIO(path, "r")  # unbuffered: only its descriptor is used; closed by FileResponse.close
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError, ValueError):
         raise NotFound("File not found") from None
     except PermissionError:
@@ -159,25 +167,27 @@ def prepare(request: Request, response: FileResponse) -> None:
 
 def _prepare_open(request: Request, response: FileResponse, st: os.stat_result) -> None:
     headers = response.headers
+    # A new response has no headers yet: add each without the search-and-rebuild of item assignment.
+    put = headers.add if not headers else functools.partial(_put_default, headers)
     size = st.st_size
     if response.content_type is None:
         response.content_type = guess_type(response.location)
     if response.filename and "content-disposition" not in headers:
-        headers["Content-Disposition"] = content_disposition(response.filename)
+        put("Content-Disposition", content_disposition(response.filename))
     etag: str | None = None
     if response.etag:
         etag = response.etag if isinstance(response.etag, str) else _etag_of(st)
-        headers.setdefault("ETag", etag)
+        put("ETag", etag)
     mtime: float | None = None
     if response.last_modified is not False:
         lm = response.last_modified
         mtime = (lm.timestamp() if isinstance(lm, datetime)
                  else float(lm) if not isinstance(lm, bool) else st.st_mtime)
-        headers.setdefault("Last-Modified", formatdate(mtime, usegmt=True))
+        put("Last-Modified", _http_date(int(mtime)))
     if response.no_store:
-        headers.setdefault("Cache-Control", "no-store")
+        put("Cache-Control", "no-store")
     elif response.max_age is not None:
-        headers.setdefault("Cache-Control", f"public, max-age={int(response.max_age)}")
+        put("Cache-Control", f"public, max-age={int(response.max_age)}")
     method = request.method
     conditional = response.use_conditional and response.status == 200 and method in ("GET", "HEAD")
     request_headers = request.headers
@@ -187,7 +197,7 @@ def _prepare_open(request: Request, response: FileResponse, st: os.stat_result) 
         return
     offset, count = 0, size
     if response.use_range and response.status == 200:
-        headers.setdefault("Accept-Ranges", "bytes")
+        put("Accept-Ranges", "bytes")
         range_header = request_headers.get("range") if method == "GET" else None
         if range_header is not None:
             if_range = request_headers.get("if-range")
@@ -196,9 +206,21 @@ def _prepare_open(request: Request, response: FileResponse, st: os.stat_result) 
                 if part is not None:
                     offset, count = part
                     response.status = 206
-                    headers["Content-Range"] = f"bytes {offset}-{offset + count - 1}/{size}"
-    headers["Content-Length"] = str(count)
+                    _replace(headers, "Content-Range", f"bytes {offset}-{offset + count - 1}/{size}")
+    _replace(headers, "Content-Length", str(count))
     response.offset, response.count = offset, count
+
+
+def _put_default(headers: Headers, name: str, value: str) -> None:
+    if name not in headers:
+        headers.add(name, value)
+
+
+def _replace(headers: Headers, name: str, value: str) -> None:
+    if name in headers:
+        headers[name] = value
+    else:
+        headers.add(name, value)
 
 
 async def read_chunks(file: IO[bytes], offset: int, count: int, chunk_size: int = 262_144

@@ -31,6 +31,17 @@ def safe_path(root: str, relative: str, follow_external_symlinks: bool = False) 
 
     *root* must already be a real path (``os.path.realpath``).
     """
+    found = _resolve(root, relative, follow_external_symlinks)
+    return None if found is None else found[0]
+
+
+def _resolve(root: str, relative: str,
+             follow_external_symlinks: bool) -> tuple[str, os.stat_result | None] | None:
+    """(path, its stat or None when it does not exist) for *relative* under *root*, or None if it escapes.
+
+    Only the components below the root are examined (one ``lstat`` each); a symlink among them sends the
+    path through ``realpath`` and the containment check.
+    """
     if "\x00" in relative or "\\" in relative or relative.startswith("/"):
         return None
     parts = [p for p in relative.split("/") if p not in ("", ".")]
@@ -38,14 +49,30 @@ def safe_path(root: str, relative: str, follow_external_symlinks: bool = False) 
         return None
     if parts and os.path.splitdrive(parts[0])[0]:  # "C:" on Windows
         return None
-    candidate = os.path.join(root, *parts)
-    try:
-        real = os.path.realpath(candidate)
-    except (OSError, ValueError):
-        return None
-    if _inside(real, root):
-        return real
-    return candidate if follow_external_symlinks else None
+    path = root
+    st: os.stat_result | None = None
+    for part in parts:
+        path = os.path.join(path, part)
+        try:
+            st = os.lstat(path)
+        except (OSError, ValueError):
+            return os.path.join(root, *parts), None  # missing: nothing to serve, nothing escaped
+        if stat.S_ISLNK(st.st_mode):
+            candidate = os.path.join(root, *parts)
+            try:
+                real = os.path.realpath(candidate)
+                st = os.stat(real)
+            except (OSError, ValueError):
+                return None
+            if _inside(real, root):
+                return real, st
+            return (candidate, st) if follow_external_symlinks else None
+    if st is None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+    return path, st
 
 
 def accepts_gzip(accept_encoding: str) -> bool:
@@ -100,13 +127,10 @@ class StaticFiles:
         """Answer one request for *filename* (relative to the root)."""
         if self.is_file:
             return self._respond(request, self.root, self.root)
-        path = safe_path(self.root, filename, self.follow_external_symlinks)
-        if path is None:
+        found = _resolve(self.root, filename, self.follow_external_symlinks)
+        if found is None or found[1] is None:
             raise NotFound("File not found")
-        try:
-            st = os.stat(path)
-        except (OSError, ValueError):
-            raise NotFound("File not found") from None
+        path, st = found
         if stat.S_ISDIR(st.st_mode):
             for name in self.index:
                 relative = f"{filename.rstrip('/')}/{name}" if filename.strip("/") else name
