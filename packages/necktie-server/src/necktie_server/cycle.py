@@ -110,7 +110,12 @@ class Cycle:
 
     async def send(self, response: BaseHTTPResponse, body: bytes) -> None:
         """Send a complete response in one write."""
-        self.send_now(response, body)
+        status = response.status
+        if (response._headers is None and self.stage is Stage.IDLE and not self.is_head
+                and 200 <= status < 600 and status != 204 and status != 304):
+            self._send_simple(status, response.content_type, body)  # the common case, one call shorter
+        else:
+            self.send_now(response, body)
 
     def send_now(self, response: BaseHTTPResponse, body: bytes) -> None:
         """Send a complete response in one write, synchronously (also for errors no handler saw)."""
