@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from pydantic import ValidationError
-
 from pynecktie import Necktie
 from pynecktie.config import Config, describe_error
 from pynecktie.response import json

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
 from pydantic.fields import FieldInfo
-
 from pynecktie.config import ENV_PREFIX, Config
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
@@ -22,7 +21,7 @@ def render_type(field: FieldInfo) -> str:
     """The type column: ``int ≥ 0``, ``float > 0``, ``str or None``, ``one of `a`, `b```."""
     annotation: Any = field.annotation
     optional = False
-    if get_origin(annotation) in (Union, getattr(__import__("types"), "UnionType")):
+    if get_origin(annotation) in (Union, __import__("types").UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
         optional = len(args) < len(get_args(annotation))
         assert len(args) == 1, f"teach render_type about {annotation}"
@@ -60,14 +59,16 @@ def test_the_settings_table_is_the_config_model():
     meanings = {row[0]: row[4] for row in found}
     expected = expected_rows()
     if [row[:4] for row in found] != expected:
-        table = "\n".join(f"| `{n}` | `{e}` | {t} | {d} | {meanings.get(n, 'TODO')} |" for n, e, t, d in expected)
+        table = "\n".join(f"| `{n}` | `{e}` | {t} | {d} | {meanings.get(n, 'TODO')} |"
+                          for n, e, t, d in expected)
         raise AssertionError(f"docs/configuration.md's settings table should read:\n{table}")
     assert all(meaning.strip() for meaning in meanings.values()), "every setting says what it does"
 
 
 def test_the_rendering_follows_the_model():
     rows = {row[0]: row for row in expected_rows()}
-    assert rows["REQUEST_MAX_SIZE"] == ("REQUEST_MAX_SIZE", "NECKTIE_REQUEST_MAX_SIZE", "int ≥ 0", "`100000000`")
+    assert rows["REQUEST_MAX_SIZE"] == ("REQUEST_MAX_SIZE", "NECKTIE_REQUEST_MAX_SIZE", "int ≥ 0",
+                                        "`100000000`")
     assert rows["WORKERS"][2:] == ("int > 0", "`1`")
     assert rows["ACCESS_LOG"][2:] == ("bool or `None`", "`None`")
     assert rows["JSON_ENCODER"][2:] == ('one of `"orjson"`, `"stdlib"`', '`"orjson"`')

@@ -1,4 +1,4 @@
-"""Each package's README (its page on the package index): Python blocks are tested code, pins name siblings."""
+"""Each package README (its page on the package index): Python blocks are tested code, links absolute."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [*ROOT.glob("examples/**/*.py"), *ROOT.glob("tests/**/*.py"), *ROOT.glob("packages/*/tests/**/*.py")]
+SOURCES = [*ROOT.glob("examples/**/*.py"), *ROOT.glob("tests/**/*.py"),
+           *ROOT.glob("packages/*/tests/**/*.py")]
 
 
 @pytest.mark.parametrize("package", ["necktie-core", "necktie-server", "necktie-testing"])

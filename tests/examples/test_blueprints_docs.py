@@ -1,4 +1,5 @@
-"""examples/blueprints.py (docs/blueprints.md): blueprints, groups and class-based views, request by request."""
+"""examples/blueprints.py (docs/blueprints.md): blueprints, groups and class-based views, request by request.
+"""
 
 from __future__ import annotations
 
@@ -56,7 +57,8 @@ def test_http_method_view_answers_each_method_it_defines():
         assert client.delete("/ties/2").status_code == 204
         assert client.get("/ties/2").text == "tie 2 is unknown"
         not_allowed = client.post("/ties/1")
-        assert not_allowed.status_code == 405 and not_allowed.headers["allow"] == "DELETE, GET, HEAD, OPTIONS, PUT"
+        assert not_allowed.status_code == 405
+        assert not_allowed.headers["allow"] == "DELETE, GET, HEAD, OPTIONS, PUT"
         assert client.get("/stock").status_code == 401
         assert client.get("/stock", headers={"Authorization": "Bearer staff"}).json() == {"stock": 1}
 

@@ -1,4 +1,5 @@
-"""examples/configuration.py (docs/configuration.md): settings from code, files, objects and NECKTIE_<NAME>."""
+"""examples/configuration.py (docs/configuration.md): settings from code, files, objects and NECKTIE_<NAME>.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("docs_example_configuration", ROOT / "examples" / "configuration.py")
+    path = ROOT / "examples" / "configuration.py"
+    spec = importlib.util.spec_from_file_location("docs_example_configuration", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

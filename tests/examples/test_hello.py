@@ -1,4 +1,4 @@
-"""examples/hello.py, the smallest app (docs/index.md and the package READMEs quote it), over a real socket."""
+"""examples/hello.py, the smallest app (docs/index.md and the package READMEs quote it), over a socket."""
 
 from __future__ import annotations
 

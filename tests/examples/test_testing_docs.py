@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def create_app():
-    spec = importlib.util.spec_from_file_location("docs_example_testing_app", ROOT / "examples" / "testing_app.py")
+    path = ROOT / "examples" / "testing_app.py"
+    spec = importlib.util.spec_from_file_location("docs_example_testing_app", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -107,7 +108,8 @@ def test_full_duplex(necktie_client):
 # -- the raw connection: exact bytes on the wire --
 def test_raw_bytes(necktie_server):
     with necktie_server.raw() as conn:
-        conn.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+        conn.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        conn.send(b"3\r\nabc\r\n0\r\n\r\n")
         response = conn.read_response("POST")
         assert response.status == 200 and response.body == b"ABC"
         assert response.header("transfer-encoding") == "chunked"

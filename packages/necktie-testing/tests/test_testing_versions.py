@@ -27,5 +27,6 @@ def test_testing_pins_core_and_server_exactly() -> None:
 
 
 def test_server_pins_core_exactly() -> None:
-    pins = {Requirement(line).name: str(Requirement(line).specifier) for line in requires("necktie-server") or []}
+    reqs = [Requirement(line) for line in requires("necktie-server") or []]
+    pins = {req.name: str(req.specifier) for req in reqs}
     assert pins["necktie-core"] == f"=={necktie_server.__version__}"
