@@ -48,15 +48,22 @@ async def read_ndjson(
     *max_line_size* bytes is a 413; an invalid one raises `NDJSONLineError`.
     """
     validate = adapter_for(Any if model is None else model).validate_json
-    pending = b""
+    pending = bytearray()  # the unfinished last line: grown in place, so many tiny chunks cost linear time
     number = 0
     while True:
         chunk = await stream.get()
         if chunk is None:
-            lines = [pending]
+            lines = [bytes(pending)]
         else:
-            lines = (pending + chunk).split(b"\n") if pending else chunk.split(b"\n")
-            pending = lines.pop()
+            if b"\n" in chunk:
+                lines = chunk.split(b"\n")
+                if pending:
+                    lines[0] = bytes(pending) + lines[0]
+                    pending.clear()
+                pending += lines.pop()
+            else:
+                lines = []
+                pending += chunk
             if len(pending) > max_line_size:
                 raise PayloadTooLarge(f"Line {number + len(lines) + 1} of the NDJSON body exceeds "
                                       f"{max_line_size} bytes")

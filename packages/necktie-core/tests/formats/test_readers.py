@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 import pytest
 from pydantic import BaseModel
-from pynecktie.exceptions import BadRequest
+from pynecktie.exceptions import BadRequest, PayloadTooLarge
 from pynecktie.multipart import MultipartReader
 from pynecktie.ndjson import NDJSONLineError, read_ndjson
 
@@ -29,10 +31,10 @@ class Chunks:
     """A `RequestStream` stand-in handing over *data* in pieces of *size* bytes."""
 
     def __init__(self, data: bytes, size: int) -> None:
-        self.pieces = [data[i:i + size] for i in range(0, len(data), size)]
+        self.pieces = deque(data[i:i + size] for i in range(0, len(data), size))
 
     async def get(self) -> bytes | None:
-        return self.pieces.pop(0) if self.pieces else None
+        return self.pieces.popleft() if self.pieces else None
 
 
 async def _parts(stream: Chunks) -> list[tuple[str | None, str | None, str, bytes]]:
@@ -87,3 +89,19 @@ async def test_ndjson_error_carries_the_line_number():
     assert items == [1]
     assert info.value.line == 3 and info.value.status_code == 422
     assert info.value.errors[0]["loc"] == ["x"]
+
+
+@pytest.mark.timeout(30)
+async def test_ndjson_long_line_in_one_byte_chunks_is_read_in_linear_time():
+    """Two 256 KiB lines sent a byte at a time: the reader must not re-copy the partial line per chunk.
+
+    Linear, this takes under a second; re-copying (quadratic, ~34 GB here) took 80 s, past the timeout."""
+    line = b'{"x":1,"pad":"' + b"p" * (1 << 18) + b'"}\n'
+    assert [p.x async for p in read_ndjson(Chunks(line * 2, 1), Point)] == [1, 1]  # type: ignore[arg-type]
+
+
+async def test_ndjson_partial_line_past_the_limit_is_413():
+    with pytest.raises(PayloadTooLarge) as info:
+        async for _ in read_ndjson(Chunks(b'{"x":1}\n' + b" " * 100, 7), Point, max_line_size=64):  # type: ignore[arg-type]
+            pass
+    assert "Line 2 of the NDJSON body exceeds 64 bytes" in str(info.value)
