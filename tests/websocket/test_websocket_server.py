@@ -500,3 +500,45 @@ async def test_echo_over_tls(tmp_path):
             await ws.send(os.urandom(300_000))  # several TLS records each way
             assert len(await ws.recv()) == 300_000
         assert ws.close_code == 1000
+
+
+async def test_a_client_that_vanishes_ends_a_sending_handler_quietly(caplog):
+    ended: list[str] = []
+    app = Necktie("ws_vanish")
+
+    @app.websocket("/ticks")
+    async def ticks(request, ws):
+        try:
+            for i in range(100_000):  # bounded: stops by itself even if the close were never noticed
+                await ws.send(f"tick {i}")
+                await asyncio.sleep(0.001)
+            ended.append("finished")
+        except WebSocketClosed as exc:  # the drop noticed in send()
+            ended.append(f"closed {exc.code}")
+        except asyncio.CancelledError:  # the drop came while it slept: it is cancelled (see the docs)
+            ended.append("cancelled")
+            raise
+
+    with caplog.at_level(logging.ERROR, logger="necktie.error"), LiveServer(app) as server:
+        sock, response = await asyncio.to_thread(_raw_handshake, server.port, path=b"/ticks")
+        assert response.startswith(b"HTTP/1.1 101 ")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # RST, no close frame
+        await asyncio.wait_for(_until(lambda: ended), 10)
+    assert ended in (["closed 1006"], ["cancelled"])
+    assert not [r for r in caplog.records if r.name == "necktie.error"]
+
+
+def test_an_upgrade_pipelined_behind_a_request_is_answered_over_http(echo_server):
+    # Taking a connection over is only done for an upgrade that is alone in line: behind another request,
+    # that request is answered and the connection closes (as for any upgrade the server does not serve).
+    key = base64.b64encode(os.urandom(16))
+    with socket.create_connection(("127.0.0.1", echo_server.port), timeout=10) as sock:
+        sock.sendall(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
+                     b"GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 404 ") and b"connection: close" in data.lower()
+    assert b" 101 " not in data
