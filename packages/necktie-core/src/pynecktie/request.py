@@ -107,14 +107,29 @@ class RequestStream:
 __all__ = ["ConnInfo", "File", "Request", "RequestParameters", "RequestStream"]
 
 
+_UNSET: Any = object()
+
+
 class Request:
     """One HTTP request: method, path, headers, query, body (or ``stream``), and where it came from."""
 
-    __slots__ = (
-        "app", "method", "target", "version", "raw_headers", "conn_info", "route", "match_info",
-        "body", "stream", "ctx", "_headers", "_path", "_query_string", "_args", "_json", "_id", "_cookies",
-        "_form", "_files", "_authority", "_forwarded", "__weakref__",
-    )
+    # Class-level defaults: a request stores only what differs from them, so creating one is cheap;
+    # the lazily parsed parts (headers, path, query, cookies, ...) appear when first used.
+    route: Route | None = None
+    body: bytes = b""
+    stream: RequestStream | None = None
+    _headers: Headers | None = None
+    _path: str | None = None
+    _query_string: str | None = None
+    _args: RequestParameters | None = None
+    _json: Any = _UNSET
+    _id: str | None = None
+    _cookies: dict[str, str] | None = None
+    _form: RequestParameters | None = None
+    _files: RequestParameters | None = None
+    _authority: str | None = None
+    _forwarded: Mapping[str, str] | None = None
+    _ctx: SimpleNamespace | None = None
 
     def __init__(
         self,
@@ -131,22 +146,19 @@ class Request:
         self.version = version
         self.raw_headers = raw_headers
         self.conn_info = conn_info
-        self.route: Route | None = None
         self.match_info: dict[str, Any] = {}
-        self.body: bytes = b""
-        self.stream: RequestStream | None = None
-        self.ctx = SimpleNamespace()
-        self._headers: Headers | None = None
-        self._path: str | None = None
-        self._query_string: str | None = None
-        self._args: RequestParameters | None = None
-        self._json: Any = _UNSET
-        self._id: str | None = None
-        self._cookies: dict[str, str] | None = None
-        self._form: RequestParameters | None = None
-        self._files: RequestParameters | None = None
-        self._authority: str | None = None
-        self._forwarded: Mapping[str, str] | None = None
+
+    @property
+    def ctx(self) -> SimpleNamespace:
+        """A namespace for the application's own per-request data (middleware to handler)."""
+        ctx = self._ctx
+        if ctx is None:
+            ctx = self._ctx = SimpleNamespace()
+        return ctx
+
+    @ctx.setter
+    def ctx(self, value: SimpleNamespace) -> None:
+        self._ctx = value
 
     def __repr__(self) -> str:
         return f"<Request: {self.method} {self.path}>"
@@ -411,6 +423,4 @@ class Request:
         """The path of the route called *name* (see `Necktie.url_for`)."""
         return self.app.url_for(name, **params)
 
-
-_UNSET: Any = object()
 _NOTHING_FORWARDED: Mapping[str, str] = MappingProxyType({})  # shared, so read-only
