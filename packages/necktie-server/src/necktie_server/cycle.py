@@ -144,7 +144,7 @@ class Cycle:
             self._invalid_response(exc)
             return
         self.status = status
-        self.sent = len(body)
+        self.sent = 0 if self.is_head else len(body)  # what went on the wire
         protocol = self.protocol
         if self.is_head or not body:
             protocol.write(head)

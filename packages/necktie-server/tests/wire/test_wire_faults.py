@@ -465,3 +465,15 @@ def test_a_1xx_status_from_the_application_carries_no_body_or_framing(live):
     assert head.startswith(b"HTTP/1.1 103 ")
     assert b"content-length" not in head.lower() and b"transfer-encoding" not in head.lower()
     assert b"must not be sent" not in data
+
+
+def test_access_log_counts_no_body_bytes_for_head(live, caplog):
+    """The access line reports what went on the wire: a HEAD answer carries no body."""
+    with caplog.at_level(logging.INFO, logger="necktie.access"):
+        exchange(live.port, b"HEAD /ok HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", methods=["HEAD"])
+        for _ in range(50):
+            if any('"HEAD /ok' in r.getMessage() for r in caplog.records):
+                break
+            time.sleep(0.02)
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "necktie.access" and '"HEAD /ok' in r.getMessage()]
+    assert '" 200 0 ' in line
