@@ -80,13 +80,6 @@ async def test_async_client_under_anyio(async_necktie_client):
 '''
 
 
-def test_fixtures_work_in_a_fresh_project(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_fresh=PROJECT)
-    # A subprocess with its own rootdir and no conftest: the fixtures come from the pytest11 entry point.
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "-q")
-    result.assert_outcomes(passed=5)
-
-
 MEMORY_PROJECT = '''
 import pytest
 from pynecktie import Necktie
@@ -131,14 +124,17 @@ def test_listeners_ran_around_each_function_scoped_app():
 '''
 
 
-def test_memory_mode_marker_and_function_scoped_app(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_fresh_memory=MEMORY_PROJECT)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "-q")
-    result.assert_outcomes(passed=3)
-
-
 def test_the_plugin_is_registered_by_its_entry_point() -> None:
     from importlib.metadata import entry_points
 
     (entry,) = [ep for ep in entry_points(group="pytest11") if ep.value == "necktie_testing.pytest_plugin"]
     assert entry.dist is not None and entry.dist.name == "necktie-testing"
+
+
+def test_fixtures_work_in_a_fresh_project(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_fresh=PROJECT, test_fresh_memory=MEMORY_PROJECT)
+    # A subprocess with its own rootdir and no conftest: the fixtures come from the pytest11 entry point.
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "-v")
+    result.assert_outcomes(passed=8)
+    result.stdout.fnmatch_lines(["*test_fresh.py::test_async_client_under_anyio PASSED*",
+                                 "*test_fresh_memory.py::test_memory PASSED*"])
