@@ -143,6 +143,14 @@ async def test_form_on_a_stream_route_after_receive_body(app, call):
                         chunks=[b"a=he", b"llo"])
     assert result.text == "hello"
 
+    @app.post("/forgot", stream=True)
+    async def forgot(request):
+        return text(str(request.form))  # the body was never read: an error, not an empty form
+
+    result = await call(app, "POST", "/forgot", {"Content-Type": "application/x-www-form-urlencoded"},
+                        chunks=[b"a=1"])
+    assert result.status == 500
+
 
 async def test_cookies_and_headers(app, call):
     capture(app)

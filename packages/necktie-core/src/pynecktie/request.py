@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
 from . import _json
-from .exceptions import BadRequest, PayloadTooLarge
+from .exceptions import BadRequest, PayloadTooLarge, ServerError
 from .forms import File, RequestParameters
 from .headers import Headers
 
@@ -400,6 +400,12 @@ class Request:
 
     def _parse_form(self) -> None:
         from .forms import parse_body
+
+        stream = self.stream
+        if stream is not None and not stream.ended:
+            # An unread streamed body would silently parse as an empty form: say what to do instead.
+            raise ServerError("request.form on a stream=True route: await request.receive_body() first, "
+                              "or read the parts with request.stream.multipart()")
 
         self._form, self._files = parse_body(self.body, self.headers.get("content-type", ""),
                                              self.app.config.REQUEST_MAX_QUERY_FIELDS)
