@@ -230,17 +230,7 @@ class HttpProtocol(asyncio.Protocol):
                                    else len(data) <= HEAD_STEP and not self.cycles) and not self._blocked()):
             # The common case: a whole small request (or body piece) in one read.
             begun = self._messages_begun
-            try:
-                self.parser.feed_data(data)
-            except httptools.HttpParserUpgrade as exc:
-                self._upgrade(data[exc.args[0]:])
-                return
-            except NecktieException as exc:
-                self._fail(exc)
-                return
-            except httptools.HttpParserError as exc:
-                cause = exc.__context__
-                self._fail(cause if isinstance(cause, NecktieException) else BadRequest(f"Bad request: {exc}"))
+            if not self._parse(data):
                 return
             if (((parsing is None and begun == self._messages_begun) or self._chunked)
                     and self._check_fed(len(data), False, begun, parsing is None)):
@@ -248,6 +238,24 @@ class HttpProtocol(asyncio.Protocol):
             self._arm_read_deadline()
             return
         self._feed_slices(data)
+
+    def _parse(self, piece: bytes | memoryview, rest: bytes | memoryview = b"") -> bool:
+        """Feed one piece to the parser; False when parsing stopped (an upgrade, or an error answered).
+
+        *rest* is what follows *piece* in the same read: after an upgrade it belongs to the new protocol.
+        """
+        try:
+            self.parser.feed_data(piece)
+        except httptools.HttpParserUpgrade as exc:
+            self._upgrade(bytes(piece[exc.args[0]:]) + bytes(rest))
+        except NecktieException as exc:
+            self._fail(exc)
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__
+            self._fail(cause if isinstance(cause, NecktieException) else BadRequest(f"Bad request: {exc}"))
+        else:
+            return True
+        return False
 
     def _arm_read_deadline(self) -> None:
         """After a read: a partial head runs against the head deadline, a partial body against the body one."""
@@ -262,7 +270,6 @@ class HttpProtocol(asyncio.Protocol):
         view = memoryview(data)
         size = len(view)
         offset = 0
-        parser = self.parser
         while offset < size:
             if self._blocked():
                 self._unparsed = bytes(view[offset:])
@@ -276,17 +283,7 @@ class HttpProtocol(asyncio.Protocol):
             in_head = self._in_head
             begun = self._messages_begun
             idle = self.parsing is None and not in_head
-            try:
-                parser.feed_data(piece)
-            except httptools.HttpParserUpgrade as exc:
-                self._upgrade(bytes(piece[exc.args[0]:]) + bytes(view[offset:]))
-                return
-            except NecktieException as exc:
-                self._fail(exc)
-                return
-            except httptools.HttpParserError as exc:
-                cause = exc.__context__
-                self._fail(cause if isinstance(cause, NecktieException) else BadRequest(f"Bad request: {exc}"))
+            if not self._parse(piece, view[offset:]):
                 return
             if self._check_fed(len(piece), in_head, begun, idle):
                 return
