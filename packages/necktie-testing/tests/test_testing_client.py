@@ -197,3 +197,15 @@ def test_a_tls_live_server(probe, tls_contexts):
         with TestClient(app, server=server, verify=ssl.create_default_context()) as strict:
             with pytest.raises(httpx.ConnectError):
                 strict.get("/")  # the test CA is not trusted by a default context
+
+
+def test_a_closed_client_does_not_restart_the_server(mode, probe):
+    client = TestClient(make_app(probe), mode=mode)
+    with client:
+        response = client.send(client.build_request("GET", "/slow-stream"), stream=True)
+        assert response.status_code == 200
+        probe.release.set()  # the graceful stop lets the handler finish
+    response.close()  # after the client: harmless, and the server is not started again
+    assert probe.events == ["start", "stop"]
+    with pytest.raises(RuntimeError):
+        client.start()

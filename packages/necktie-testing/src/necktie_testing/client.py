@@ -83,6 +83,7 @@ class TestClient(httpx.Client):
         self._portal: LoopThread | None = None
         self._memory: InProcessServer | None = None
         self._started = False
+        self._stopped = False
         self._async_transport = StreamingTransport(self._connect, self.capture,
                                                    raise_handler_exceptions=raise_handler_exceptions)
         super().__init__(base_url=base_url, timeout=timeout,
@@ -93,6 +94,8 @@ class TestClient(httpx.Client):
         """Start the server (and run the startup listeners) unless already started."""
         if self._started:
             return self
+        if self._stopped:
+            raise RuntimeError("this TestClient was closed: make a new one")
         self.capture.install()
         if self.mode == "live":
             if self.live is None:
@@ -110,6 +113,7 @@ class TestClient(httpx.Client):
         if not self._started:
             return
         self._started = False
+        self._stopped = True
         try:
             if self.live is not None and self._owns_live:
                 self.live.stop()
@@ -198,6 +202,7 @@ class AsyncTestClient(httpx.AsyncClient):
         self._owns_live = server is None
         self._memory: InProcessServer | None = None
         self._started = False
+        self._stopped = False
         self._transport_impl = StreamingTransport(self._connect, self.capture, before=self.start,
                                                   raise_handler_exceptions=raise_handler_exceptions)
         super().__init__(base_url=base_url, timeout=timeout, transport=self._transport_impl, **kwargs)
@@ -206,6 +211,8 @@ class AsyncTestClient(httpx.AsyncClient):
         """Start the server (and run the startup listeners) unless already started."""
         if self._started:
             return self
+        if self._stopped:
+            raise RuntimeError("this AsyncTestClient was closed: make a new one")
         self._started = True
         self.capture.install()
         try:
@@ -228,6 +235,7 @@ class AsyncTestClient(httpx.AsyncClient):
         if not self._started:
             return
         self._started = False
+        self._stopped = True
         try:
             if self.live is not None and self._owns_live:
                 await asyncio.to_thread(self.live.stop)

@@ -198,7 +198,10 @@ class SyncResponseBody(httpx.SyncByteStream):
                 await iterator.aclose()  # type: ignore[attr-defined]
             await self._body.aclose()
 
-        self._call(close)
+        try:
+            self._call(close)
+        except RuntimeError:  # the client (and its loop) has stopped: the connection went with it
+            pass
 
 
 class SyncStreamingTransport(httpx.BaseTransport):
