@@ -26,6 +26,13 @@ def test_every_python_block_of_the_readme_is_tested_code(package):
         assert any(block in source for source in sources), f"{package}/README.md: in no tested file:\n{block}"
 
 
+def test_the_repository_readme_example_is_tested_code():
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    assert blocks
+    sources = [p.read_text() for p in SOURCES]
+    assert all(any(textwrap.dedent(b).strip() in source for source in sources) for b in blocks)
+
+
 def test_readme_links_are_absolute():
     # Relative links break on the package index, which shows the README without the repository around it.
     for package in ["necktie-core", "necktie-server", "necktie-testing"]:
