@@ -27,15 +27,19 @@ def chat_server():
 
 async def test_members_see_each_others_messages_and_comings_and_goings(chat_server):
     base = f"ws://127.0.0.1:{chat_server.port}/chat"
+    # A member joins the room a moment after the handshake (the handler adds it), so each one speaks first:
+    # its own message coming back proves it is in the room before the test relies on it.
     async with connect(f"{base}?name=ann") as ann:
+        await ann.send("hello")
+        assert await ann.recv() == "ann: hello"
         async with connect(f"{base}?name=bob") as bob:
             assert await ann.recv() == "* bob joined"
-            await ann.send("hi bob")
-            assert await ann.recv() == "ann: hi bob"
-            assert await bob.recv() == "ann: hi bob"
             await bob.send("hi ann")
             assert await bob.recv() == "bob: hi ann"
             assert await ann.recv() == "bob: hi ann"
+            await ann.send("hi bob")
+            assert await ann.recv() == "ann: hi bob"
+            assert await bob.recv() == "ann: hi bob"
         assert await ann.recv() == "* bob left"
 
 
