@@ -315,6 +315,12 @@ class Request:
 
     @property
     def ip(self) -> str:
+        """The client's address: as trusted proxies report it when the app trusts them (``PROXIES_COUNT``,
+        ``REAL_IP_HEADER`` or ``FORWARDED_SECRET``), else the peer connected to the server."""
+        return self.forwarded.get("for") or self.conn_info.client_ip
+
+    @property
+    def peer_ip(self) -> str:
         """The address of the peer connected to the server (the last proxy, if there is one)."""
         return self.conn_info.client_ip
 
@@ -330,8 +336,8 @@ class Request:
 
     @property
     def client_ip(self) -> str:
-        """The client's address: `remote_addr` behind trusted proxies, else `ip`."""
-        return self.forwarded.get("for") or self.conn_info.client_ip
+        """The same as `ip` (the name Sanic users know for it)."""
+        return self.ip
 
     @property
     def id(self) -> str:

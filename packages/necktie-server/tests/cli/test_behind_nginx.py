@@ -108,7 +108,7 @@ def make_app() -> Necktie:
 
     @app.get("/ip")
     async def ip(request):
-        return text(f"{request.ip} {request.remote_addr or '-'} {request.client_ip}")
+        return text(f"{request.ip} {request.peer_ip} {request.remote_addr or '-'} {request.client_ip}")
 
     return app
 
@@ -254,7 +254,7 @@ def _ip_through_proxy(ports: dict[str, int], forged: str | None = None) -> str:
 
 
 def test_client_address_comes_from_x_forwarded_for_only_when_proxies_are_trusted(proxied) -> None:
-    """``request.ip`` is nginx; ``remote_addr`` and ``client_ip`` the client it reports, if trusted."""
+    """``request.ip`` is the client nginx reports only when proxies are trusted; ``peer_ip`` is always nginx."""
     server, ports = proxied
     if "::1" not in ports:
         pytest.skip("no IPv6 loopback: the client and nginx need different addresses to tell them apart")
@@ -262,11 +262,11 @@ def test_client_address_comes_from_x_forwarded_for_only_when_proxies_are_trusted
     # The client reaches nginx on ::1; nginx reaches Necktie from 127.0.0.1.
     try:
         config.PROXIES_COUNT = 0
-        assert _ip_through_proxy(ports) == "127.0.0.1 - 127.0.0.1"
-        assert _ip_through_proxy(ports, forged="203.0.113.9") == "127.0.0.1 - 127.0.0.1"
+        assert _ip_through_proxy(ports) == "127.0.0.1 127.0.0.1 - 127.0.0.1"
+        assert _ip_through_proxy(ports, forged="203.0.113.9") == "127.0.0.1 127.0.0.1 - 127.0.0.1"
         config.PROXIES_COUNT = 1
-        assert _ip_through_proxy(ports) == "127.0.0.1 ::1 ::1"
+        assert _ip_through_proxy(ports) == "::1 127.0.0.1 ::1 ::1"
         # What the client wrote itself comes before nginx's entry and is not trusted.
-        assert _ip_through_proxy(ports, forged="203.0.113.9") == "127.0.0.1 ::1 ::1"
+        assert _ip_through_proxy(ports, forged="203.0.113.9") == "::1 127.0.0.1 ::1 ::1"
     finally:
         config.PROXIES_COUNT = 0
