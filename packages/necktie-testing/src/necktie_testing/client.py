@@ -47,7 +47,30 @@ def _chunked(request: httpx.Request, stream: Any) -> httpx.Request:
     return request
 
 
-class TestClient(httpx.Client):
+class _ClientSetup:
+    """What `TestClient` and `AsyncTestClient` check and keep from their common options."""
+
+    def _configure(self, app: Necktie, mode: Mode, server: LiveServer | None, base_url: str,
+                   log_level: int | None, kwargs: dict[str, Any]) -> str:
+        """Validate the options, keep them on the client, and return the base URL to use."""
+        if mode not in ("live", "memory"):
+            raise ValueError(f"mode must be 'live' or 'memory', not {mode!r}")
+        if server is not None and mode != "live":
+            raise ValueError("server= is for mode='live'")
+        self.app = app
+        self.mode = mode
+        if base_url == BASE_URL and server is not None and server.tls:
+            base_url = TLS_BASE_URL
+        self.client_ssl = kwargs.pop("verify", None)
+        if self.client_ssl is not None and not isinstance(self.client_ssl, ssl.SSLContext):
+            raise TypeError("verify= takes an ssl.SSLContext (for a LiveServer started with ssl=)")
+        self.capture = LogCapture(log_level)
+        self.live = server if mode == "live" else None
+        self._owns_live = server is None
+        return base_url
+
+
+class TestClient(_ClientSetup, httpx.Client):
     """A sync httpx client for *app*: ``with TestClient(app) as client: client.get("/")``.
 
     Request bodies may be bytes, str, or a sync or async iterable of chunks (sent chunked, each chunk as it
@@ -66,20 +89,7 @@ class TestClient(httpx.Client):
     def __init__(self, app: Necktie, *, mode: Mode = "live", server: LiveServer | None = None,
                  base_url: str = BASE_URL, timeout: Any = DEFAULT_TIMEOUT,
                  raise_handler_exceptions: bool = False, log_level: int | None = None, **kwargs: Any) -> None:
-        if mode not in ("live", "memory"):
-            raise ValueError(f"mode must be 'live' or 'memory', not {mode!r}")
-        if server is not None and mode != "live":
-            raise ValueError("server= is for mode='live'")
-        self.app = app
-        self.mode = mode
-        if base_url == BASE_URL and server is not None and server.tls:
-            base_url = TLS_BASE_URL
-        self.client_ssl = kwargs.pop("verify", None)
-        if self.client_ssl is not None and not isinstance(self.client_ssl, ssl.SSLContext):
-            raise TypeError("verify= takes an ssl.SSLContext (for a LiveServer started with ssl=)")
-        self.capture = LogCapture(log_level)
-        self.live = server if mode == "live" else None
-        self._owns_live = server is None
+        base_url = self._configure(app, mode, server, base_url, log_level, kwargs)
         self._portal: LoopThread | None = None
         self._memory: InProcessServer | None = None
         self._started = False
@@ -174,7 +184,7 @@ class TestClient(httpx.Client):
         return Duplex(self._call, AsyncDuplex(self._async_transport, request))
 
 
-class AsyncTestClient(httpx.AsyncClient):
+class AsyncTestClient(_ClientSetup, httpx.AsyncClient):
     """The async twin of `TestClient`: ``async with AsyncTestClient(app) as client: await client.get("/")``.
 
     In ``mode="memory"`` the app runs on the test's own event loop; in ``mode="live"`` on the server's
@@ -186,20 +196,7 @@ class AsyncTestClient(httpx.AsyncClient):
     def __init__(self, app: Necktie, *, mode: Mode = "live", server: LiveServer | None = None,
                  base_url: str = BASE_URL, timeout: Any = DEFAULT_TIMEOUT,
                  raise_handler_exceptions: bool = False, log_level: int | None = None, **kwargs: Any) -> None:
-        if mode not in ("live", "memory"):
-            raise ValueError(f"mode must be 'live' or 'memory', not {mode!r}")
-        if server is not None and mode != "live":
-            raise ValueError("server= is for mode='live'")
-        self.app = app
-        self.mode = mode
-        if base_url == BASE_URL and server is not None and server.tls:
-            base_url = TLS_BASE_URL
-        self.client_ssl = kwargs.pop("verify", None)
-        if self.client_ssl is not None and not isinstance(self.client_ssl, ssl.SSLContext):
-            raise TypeError("verify= takes an ssl.SSLContext (for a LiveServer started with ssl=)")
-        self.capture = LogCapture(log_level)
-        self.live = server if mode == "live" else None
-        self._owns_live = server is None
+        base_url = self._configure(app, mode, server, base_url, log_level, kwargs)
         self._memory: InProcessServer | None = None
         self._started = False
         self._stopped = False
