@@ -199,8 +199,7 @@ class Necktie(Registry):
         route = request.route
         watchdog = task = None
         if self._watchdogs is not None:
-            watchdog = self._watchdogs.current()
-            task = watchdog.watch_current()
+            watchdog, task = self._watchdogs.start()
         try:
             response = await self._respond(request, route)
         except asyncio.CancelledError:
@@ -312,8 +311,7 @@ class Necktie(Registry):
         # With RESPONSE_TIMEOUT_STREAMS a stream must also end within RESPONSE_TIMEOUT of its start.
         watchdog = task = None
         if self._timeout_streams and self._watchdogs is not None:
-            watchdog = self._watchdogs.current()
-            task = watchdog.watch_current()
+            watchdog, task = self._watchdogs.start()
         try:
             await response.streaming_fn(response)
         except asyncio.CancelledError:

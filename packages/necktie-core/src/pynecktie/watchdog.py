@@ -96,6 +96,21 @@ class Watchdogs:
         self._by_loop: dict[asyncio.AbstractEventLoop, Watchdog] = {}
         self._last: Watchdog | None = None
 
+    def start(self) -> tuple[Watchdog, asyncio.Task[object]]:
+        """Start the clock for the running task on its loop's watchdog; both are returned.
+
+        (`current` and `Watchdog.watch_current` in one call: this runs for every request.)
+        """
+        loop = asyncio.get_running_loop()
+        watchdog = self._last
+        if watchdog is None or watchdog._loop is not loop:
+            watchdog = self.current()
+        task: asyncio.Task[object] = current_task(loop)  # type: ignore[assignment]
+        watchdog._deadlines[task] = loop.time() + watchdog._timeout
+        if watchdog._handle is None:
+            watchdog._handle = loop.call_later(watchdog._tick, watchdog._check)
+        return watchdog, task
+
     def current(self) -> Watchdog:
         """The watchdog of the running loop."""
         loop = asyncio.get_running_loop()

@@ -157,11 +157,13 @@ class Cycle:
 
     def _send_simple(self, status: int, content_type: str | None, body: bytes) -> None:
         """The common response: no headers of the application's own, a body allowed."""
-        try:
-            prefix = h1.simple_head_prefix(status, content_type)
-        except ValueError as exc:
-            self._invalid_response(exc)
-            return
+        prefix = h1.PREFIXES.get((status, content_type))
+        if prefix is None:
+            try:
+                prefix = h1.simple_head_prefix(status, content_type)
+            except ValueError as exc:
+                self._invalid_response(exc)
+                return
         head = b"%s%d\r\ndate: %s\r\n%s" % (prefix, len(body), h1.http_date_bytes(), self._connection_bytes())
         self.status = status
         self.sent = len(body)

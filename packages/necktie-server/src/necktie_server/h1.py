@@ -6,6 +6,7 @@ Nothing here touches a socket, so tests drive it with plain values.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 import time
 from email.utils import formatdate
 from http import HTTPStatus
@@ -154,13 +155,16 @@ def http_date() -> str:
     return _date_cache[1]  # type: ignore[return-value]
 
 
-def http_date_bytes() -> bytes:
-    """`http_date` as bytes."""
-    _refresh_date()
+def http_date_bytes(_time: Callable[[], float] = time.time) -> bytes:
+    """`http_date` as bytes (on every response: the check is inline)."""
+    if int(_time()) != _date_cache[0]:
+        _refresh_date()
     return _date_cache[2]  # type: ignore[return-value]
 
 
-_prefixes: dict[tuple[int, str | None], bytes] = {}
+# Heads without application headers, up to "content-length: ", by (status, content type): read directly by
+# the hot path, filled by simple_head_prefix.
+PREFIXES: dict[tuple[int, str | None], bytes] = {}
 
 
 def simple_head_prefix(status: int, content_type: str | None) -> bytes:
@@ -169,11 +173,11 @@ def simple_head_prefix(status: int, content_type: str | None) -> bytes:
     Raises `InvalidResponse` like `encode_head` for a bad status or content type.
     """
     key = (status, content_type)
-    prefix = _prefixes.get(key)
+    prefix = PREFIXES.get(key)
     if prefix is None:
         prefix = encode_head(status, content_type, Headers(), "content-length: ")
-        if len(_prefixes) < 1024:
-            _prefixes[key] = prefix
+        if len(PREFIXES) < 1024:
+            PREFIXES[key] = prefix
     return prefix
 
 

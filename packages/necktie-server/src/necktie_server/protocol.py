@@ -226,8 +226,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def _feed(self, data: bytes) -> None:
         parsing = self.parsing
-        if (not self._in_head and (len(data) <= FEED_SIZE if parsing is not None
-                                   else len(data) <= HEAD_STEP and not self.cycles) and not self._blocked()):
+        if not self._in_head and ((parsing is None and not self.cycles and len(data) <= HEAD_STEP)
+                                  or (parsing is not None and len(data) <= FEED_SIZE and not self._blocked())):
             # The common case: a whole small request (or body piece) in one read.
             begun = self._messages_begun
             if not self._parse(data):
@@ -235,7 +235,8 @@ class HttpProtocol(asyncio.Protocol):
             if (((parsing is None and begun == self._messages_begun) or self._chunked)
                     and self._check_fed(len(data), False, begun, parsing is None)):
                 return
-            self._arm_read_deadline()
+            if self._in_head or self.parsing is not None:
+                self._arm_read_deadline()
             return
         self._feed_slices(data)
 
@@ -358,9 +359,13 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- parser callbacks -----------------------------------------------------------------------------
     def on_message_begin(self) -> None:  # noqa: D102
-        self._reset_head()
+        # As _reset_head(), inline: this runs for every request.
+        self._head_deadline_armed = False
+        self._head_fed = self._head_size = self._idle_fed = 0
+        self._url = b""
+        self._headers = []
+        self._special = {}
         self._messages_begun += 1
-        self._idle_fed = 0
         self._in_head = True
 
     def on_url(self, url: bytes) -> None:  # noqa: D102
@@ -543,7 +548,8 @@ class HttpProtocol(asyncio.Protocol):
             self._activate()
         elif self.parsing is None and not self._in_head:
             self.deadline.arm(self.settings.keep_alive_timeout)
-        self.maybe_resume()
+        if self.read_paused or self._unparsed:
+            self.maybe_resume()
 
     # -- failures -------------------------------------------------------------------------------------
     def _fail(self, exc: NecktieException) -> None:
