@@ -13,6 +13,13 @@ from .response import HTTPResponse, StreamingHTTPResponse
 from .validation import validate
 
 __all__ = [
-    "Blueprint", "BlueprintGroup", "Config", "HTTPResponse", "Necktie", "Request", "StreamingHTTPResponse",
-    "__version__", "validate",
+    "Blueprint",
+    "BlueprintGroup",
+    "Config",
+    "HTTPResponse",
+    "Necktie",
+    "Request",
+    "StreamingHTTPResponse",
+    "__version__",
+    "validate",
 ]

@@ -25,8 +25,7 @@ def run(app: Necktie, **options: Any) -> None:
         if exc.name not in ("necktie_server", "httptools", "uvloop"):
             raise
         raise ServerNotInstalled(
-            "Necktie.run() needs the server: pip install necktie-server "
-            f"(could not import {exc.name})"
+            f"Necktie.run() needs the server: pip install necktie-server (could not import {exc.name})"
         ) from None
     try:
         serve(app, **options)

@@ -37,8 +37,14 @@ ExceptionHandlers = list[tuple[tuple[type[BaseException], ...], Callable[..., An
 class Necktie(Registry):
     """A Necktie application: register routes on it, then serve it with ``app.run()`` or any ASGI server."""
 
-    def __init__(self, name: str = "necktie", *, config: Config | None = None,
-                 strict_slashes: bool = False, dumps: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        name: str = "necktie",
+        *,
+        config: Config | None = None,
+        strict_slashes: bool = False,
+        dumps: Callable[..., Any] | None = None,
+    ) -> None:
         if dumps is not None:  # the default encoder of json() responses (process-wide, as in Sanic)
             set_default_dumps(dumps)
         self.name = name
@@ -61,8 +67,9 @@ class Necktie(Registry):
     def __repr__(self) -> str:
         return f"Necktie(name={self.name!r})"
 
-    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any],
-                       send: Callable[..., Any]) -> None:
+    async def __call__(
+        self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
         """The ASGI 3 entry point: any ASGI server (``uvicorn module:app``) can serve the app (see `asgi`)."""
         await run_asgi(self, scope, receive, send)
 
@@ -79,12 +86,22 @@ class Necktie(Registry):
         for host in hosts:
             name = base_name
             existing = self.router.names.get(name)
-            if existing is not None and (existing.path != uri or existing.host != (host.lower() if host else None)):
+            if existing is not None and (
+                existing.path != uri or existing.host != (host.lower() if host else None)
+            ):
                 name = f"{base_name}@{host}{uri}" if host else f"{base_name}@{uri}"
             route = Route(
-                path=uri, methods=spec.methods, handler=spec.handler, name=name, stream=spec.stream,
-                max_body_size=spec.max_body_size, strict_slashes=strict, host=host, blueprint=blueprint,
-                websocket=spec.websocket, ctx=dict(spec.extra),
+                path=uri,
+                methods=spec.methods,
+                handler=spec.handler,
+                name=name,
+                stream=spec.stream,
+                max_body_size=spec.max_body_size,
+                strict_slashes=strict,
+                host=host,
+                blueprint=blueprint,
+                websocket=spec.websocket,
+                ctx=dict(spec.extra),
             )
             self.router.add(route)
         self._finalized = False
@@ -93,14 +110,21 @@ class Necktie(Registry):
         (self.request_middleware if attach_to == "request" else self.response_middleware).append(middleware)
         self._finalized = False
 
-    def _register_exception(self, exceptions: tuple[type[BaseException], ...], handler: Callable[..., Any]) -> None:
+    def _register_exception(
+        self, exceptions: tuple[type[BaseException], ...], handler: Callable[..., Any]
+    ) -> None:
         self.exception_handlers.append((exceptions, handler))
 
     def _register_listener(self, event: str, listener: Callable[..., Any]) -> None:
         self.listeners.setdefault(event, []).append(listener)
 
-    def blueprint(self, blueprint: Blueprint | BlueprintGroup | list[Blueprint], *,
-                  url_prefix: str | None = None, version: int | str | None = None) -> None:
+    def blueprint(
+        self,
+        blueprint: Blueprint | BlueprintGroup | list[Blueprint],
+        *,
+        url_prefix: str | None = None,
+        version: int | str | None = None,
+    ) -> None:
         """Register a blueprint (or a group or list of them) on this app."""
         if isinstance(blueprint, (list, tuple)):
             blueprint = BlueprintGroup(blueprint)
@@ -176,7 +200,9 @@ class Necktie(Registry):
             self.finalize()
         router = self.router
         try:
-            route, params = router.resolve(request.method, request.path, request.host if router._hosts else None)
+            route, params = router.resolve(
+                request.method, request.path, request.host if router._hosts else None
+            )
         except NecktieException as exc:
             request.match_info = {"__error__": exc}
             return None
@@ -240,15 +266,17 @@ class Necktie(Registry):
             response = await response
         if not isinstance(response, BaseHTTPResponse):
             raise ServerError(
-                f"Invalid response type {response!r} (need HTTPResponse)" if response is not None
+                f"Invalid response type {response!r} (need HTTPResponse)"
+                if response is not None
                 else "No response returned by the handler"
             )
         if isinstance(response, FileResponse):
             files.prepare(request, response)
         return response
 
-    async def _run_response_middleware(self, request: Request, response: BaseHTTPResponse,
-                                       chain: tuple[Callable[..., Any], ...]) -> BaseHTTPResponse:
+    async def _run_response_middleware(
+        self, request: Request, response: BaseHTTPResponse, chain: tuple[Callable[..., Any], ...]
+    ) -> BaseHTTPResponse:
         try:
             for mw in chain:
                 result = mw(request, response)
@@ -278,8 +306,12 @@ class Necktie(Registry):
             except Exception as inner:
                 exc = inner
         if not (isinstance(exc, NecktieException) and exc.quiet):
-            error_logger.error("Exception occurred while handling uri: %r", request.target.decode("latin-1"),
-                               exc_info=exc, extra={"request": request})
+            error_logger.error(
+                "Exception occurred while handling uri: %r",
+                request.target.decode("latin-1"),
+                exc_info=exc,
+                extra={"request": request},
+            )
         return render_error(request, exc, self.config.DEBUG)
 
     def _find_exception_handler(self, request: Request, exc: Exception) -> Callable[..., Any] | None:
@@ -317,13 +349,19 @@ class Necktie(Registry):
         except asyncio.CancelledError:
             sink.abort()
             if task is not None and watchdog.expired(task) and task.uncancel() == 0:  # type: ignore[union-attr]
-                error_logger.info("Cut the stream of %r at RESPONSE_TIMEOUT", request.target.decode("latin-1"))
+                error_logger.info(
+                    "Cut the stream of %r at RESPONSE_TIMEOUT", request.target.decode("latin-1")
+                )
                 return
             raise
         except Exception as exc:
             if not (isinstance(exc, NecktieException) and exc.quiet):
-                error_logger.error("Exception while streaming the response of %r",
-                                   request.target.decode("latin-1"), exc_info=exc, extra={"request": request})
+                error_logger.error(
+                    "Exception while streaming the response of %r",
+                    request.target.decode("latin-1"),
+                    exc_info=exc,
+                    extra={"request": request},
+                )
             sink.abort()
             return
         finally:
@@ -344,8 +382,12 @@ class Necktie(Registry):
             await files.send(request, response, sink)
         except Exception as exc:
             if not (isinstance(exc, NecktieException) and exc.quiet):
-                error_logger.error("Exception while sending the file of %r", request.target.decode("latin-1"),
-                                   exc_info=exc, extra={"request": request})
+                error_logger.error(
+                    "Exception while sending the file of %r",
+                    request.target.decode("latin-1"),
+                    exc_info=exc,
+                    extra={"request": request},
+                )
             if sink.started:
                 sink.abort()
             else:

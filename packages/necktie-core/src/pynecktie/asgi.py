@@ -48,6 +48,7 @@ async def run_asgi(app: Necktie, scope: dict[str, Any], receive: Receive, send: 
 
 # -- http ---------------------------------------------------------------------------------------------
 
+
 def request_from_scope(app: Necktie, scope: dict[str, Any]) -> Request:
     """A `Request` for an ASGI ``http`` (or ``websocket``) scope."""
     raw_path = scope.get("raw_path") or quote(scope.get("path", "/"), safe=_PATH_SAFE).encode("ascii")
@@ -59,8 +60,10 @@ def request_from_scope(app: Necktie, scope: dict[str, Any]) -> Request:
     client = scope.get("client") or ("", 0)
     server = scope.get("server") or ("", 0)
     conn_info = ConnInfo(
-        client_ip=str(client[0] or ""), client_port=int(client[1] or 0),  # some servers give ports as str
-        server_ip=str(server[0] or ""), server_port=int(server[1] or 0),
+        client_ip=str(client[0] or ""),
+        client_port=int(client[1] or 0),  # some servers give ports as str
+        server_ip=str(server[0] or ""),
+        server_port=int(server[1] or 0),
         ssl=scope.get("scheme") in ("https", "wss"),
     )
     method, version = scope.get("method", "GET"), scope.get("http_version", "1.1")
@@ -99,8 +102,9 @@ class _Exchange:
         self.app = app
         self.request = request
         self.sink = sink
-        self.body = AsgiBody(receive, app.config.REQUEST_BUFFER_SIZE, self._wake, self._disconnected,
-                             self._handler_idle)
+        self.body = AsgiBody(
+            receive, app.config.REQUEST_BUFFER_SIZE, self._wake, self._disconnected, self._handler_idle
+        )
         sink.on_lost = self._disconnected
         sink.on_start = self._wake
         self.task: asyncio.Task[None] | None = None
@@ -170,6 +174,7 @@ def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
 
 # -- lifespan -----------------------------------------------------------------------------------------
 
+
 async def lifespan(app: Necktie, scope: dict[str, Any], receive: Receive, send: Send) -> None:
     """Run the server listeners: ``before/after_server_start`` on startup, ``before/after_server_stop`` after.
 
@@ -202,6 +207,7 @@ async def _run_listeners(app: Necktie, phase: str, events: tuple[str, str], send
 
 
 # -- websocket ----------------------------------------------------------------------------------------
+
 
 async def websocket(app: Necktie, scope: dict[str, Any], receive: Receive, send: Send) -> None:
     """Serve one ``websocket`` scope: websocket routes, as under necktie-server (see `asgi_websocket`)."""

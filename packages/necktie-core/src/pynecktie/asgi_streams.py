@@ -41,19 +41,37 @@ class AsgiBody:
     raise `ConnectionClosed` and calls ``on_disconnect``.
     """
 
-    __slots__ = ("_receive", "limit", "ended", "complete", "lost", "reading", "pending", "held", "_chunks",
-                 "on_end", "on_disconnect", "on_idle")
+    __slots__ = (
+        "_receive",
+        "limit",
+        "ended",
+        "complete",
+        "lost",
+        "reading",
+        "pending",
+        "held",
+        "_chunks",
+        "on_end",
+        "on_disconnect",
+        "on_idle",
+    )
 
-    def __init__(self, receive: Receive, limit: int, on_end: Callable[[], None],
-                 on_disconnect: Callable[[], None], on_idle: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        receive: Receive,
+        limit: int,
+        on_end: Callable[[], None],
+        on_disconnect: Callable[[], None],
+        on_idle: Callable[[], None],
+    ) -> None:
         self._receive = receive
         self.limit = limit
-        self.ended = False      # the handler has been given the end (None)
-        self.complete = False   # the last http.request message has arrived
-        self.lost = False       # http.disconnect (or a failing receive) has arrived
-        self.reading = False    # the handler is inside receive()
+        self.ended = False  # the handler has been given the end (None)
+        self.complete = False  # the last http.request message has arrived
+        self.lost = False  # http.disconnect (or a failing receive) has arrived
+        self.reading = False  # the handler is inside receive()
         self.pending: asyncio.Task[None] | None = None  # a prefetch in flight
-        self.held = 0           # bytes prefetched and not yet given to the handler
+        self.held = 0  # bytes prefetched and not yet given to the handler
         self._chunks: deque[bytes] = deque()
         self.on_end = on_end
         self.on_disconnect = on_disconnect
@@ -127,10 +145,10 @@ class AsgiBody:
 class Stage(Enum):
     """Where an ASGI response stands."""
 
-    IDLE = 0        # nothing sent
-    STREAMING = 1   # http.response.start sent, body chunks flowing
-    DONE = 2        # the last message was handed to send (or is being)
-    ABORTED = 3     # given up: the carrier must drop the connection
+    IDLE = 0  # nothing sent
+    STREAMING = 1  # http.response.start sent, body chunks flowing
+    DONE = 2  # the last message was handed to send (or is being)
+    ABORTED = 3  # given up: the carrier must drop the connection
 
 
 class AsgiSink:
@@ -141,8 +159,22 @@ class AsgiSink:
     once a streamed response has started.
     """
 
-    __slots__ = ("_send", "_is_head", "stage", "lost", "on_lost", "on_start", "_queue", "_queued", "_sent",
-                 "_pump", "_progress", "_error", "_remaining", "_drop_body")
+    __slots__ = (
+        "_send",
+        "_is_head",
+        "stage",
+        "lost",
+        "on_lost",
+        "on_start",
+        "_queue",
+        "_queued",
+        "_sent",
+        "_pump",
+        "_progress",
+        "_error",
+        "_remaining",
+        "_drop_body",
+    )
 
     def __init__(self, send: Send, is_head: bool = False) -> None:
         self._send = send
@@ -152,8 +184,8 @@ class AsgiSink:
         self.on_lost: Callable[[], None] | None = None
         self.on_start: Callable[[], None] | None = None
         self._queue: deque[bytes] = deque()
-        self._queued = 0             # chunks ever queued
-        self._sent = 0               # chunks ``send`` has taken
+        self._queued = 0  # chunks ever queued
+        self._sent = 0  # chunks ``send`` has taken
         self._pump: asyncio.Task[None] | None = None
         self._progress: asyncio.Future[None] | None = None
         self._error: BaseException | None = None
@@ -239,8 +271,9 @@ class AsgiSink:
             self.abort()
             return
         if self._remaining:
-            error_logger.error("A streamed response ended %d bytes short of its Content-Length",
-                               self._remaining)
+            error_logger.error(
+                "A streamed response ended %d bytes short of its Content-Length", self._remaining
+            )
             self.abort()
             return
         self.stage = Stage.DONE
@@ -339,8 +372,9 @@ def _no_body(status: int) -> bool:
     return status in _NO_BODY_STATUSES or status < 200
 
 
-def response_headers(response: BaseHTTPResponse, length: int | None,
-                     no_body: bool) -> list[tuple[bytes, bytes]]:
+def response_headers(
+    response: BaseHTTPResponse, length: int | None, no_body: bool
+) -> list[tuple[bytes, bytes]]:
     """ASGI header pairs for *response*: its own headers (lower-cased, checked), content type and length.
 
     The application's own framing headers are dropped; *length* (when known) becomes ``content-length``.
@@ -372,5 +406,7 @@ def _items(headers: Any) -> Iterable[tuple[str, str]]:
 
 
 _ERROR_BODY = b"500 Internal Server Error\n"
-_ERROR_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"),
-                  (b"content-length", b"%d" % len(_ERROR_BODY))]
+_ERROR_HEADERS = [
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-length", b"%d" % len(_ERROR_BODY)),
+]

@@ -17,7 +17,13 @@ from .errorpages import render_error
 from .exceptions import NotFound
 from .response import BaseHTTPResponse, HTTPResponse
 from .websocket import (
-    ABNORMAL_CLOSURE, NORMAL_CLOSURE, Message, WebSocket, WebSocketClosed, endpoint_of, select_subprotocol,
+    ABNORMAL_CLOSURE,
+    NORMAL_CLOSURE,
+    Message,
+    WebSocket,
+    WebSocketClosed,
+    endpoint_of,
+    select_subprotocol,
     serve,
 )
 
@@ -66,8 +72,9 @@ class AsgiUpgrade:
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
         if response.content_type and "content-type" not in response.headers:
             headers.append((b"content-type", response.content_type.encode("latin-1")))
-        await self.send({"type": "websocket.http.response.start", "status": response.status,
-                         "headers": headers})
+        await self.send(
+            {"type": "websocket.http.response.start", "status": response.status, "headers": headers}
+        )
         await self.send({"type": "websocket.http.response.body", "body": body})
 
 

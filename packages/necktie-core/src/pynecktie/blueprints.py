@@ -51,8 +51,9 @@ class Blueprint(Registry):
     def _register_middleware(self, middleware: Callable[..., Any], attach_to: str) -> None:
         (self.request_middleware if attach_to == "request" else self.response_middleware).append(middleware)
 
-    def _register_exception(self, exceptions: tuple[type[BaseException], ...],
-                            handler: Callable[..., Any]) -> None:
+    def _register_exception(
+        self, exceptions: tuple[type[BaseException], ...], handler: Callable[..., Any]
+    ) -> None:
         self.exception_handlers.append((exceptions, handler))
 
     def _register_listener(self, event: str, listener: Callable[..., Any]) -> None:
@@ -65,21 +66,29 @@ class Blueprint(Registry):
         out = []
         for spec in self.routes:
             uri = (prefix.rstrip("/") + spec.uri) if prefix else spec.uri
-            out.append(replace(
-                spec,
-                uri=uri,
-                host=spec.host or self.host,
-                version=spec.version if spec.version is not None else version,
-                strict_slashes=(spec.strict_slashes if spec.strict_slashes is not None
-                                else self.strict_slashes),
-                name=f"{self.name}.{spec.name or getattr(spec.handler, '__name__', 'handler')}",
-                version_prefix=spec.version_prefix if spec.version_prefix != "/v" else self.version_prefix,
-            ))
+            out.append(
+                replace(
+                    spec,
+                    uri=uri,
+                    host=spec.host or self.host,
+                    version=spec.version if spec.version is not None else version,
+                    strict_slashes=(
+                        spec.strict_slashes if spec.strict_slashes is not None else self.strict_slashes
+                    ),
+                    name=f"{self.name}.{spec.name or getattr(spec.handler, '__name__', 'handler')}",
+                    version_prefix=spec.version_prefix
+                    if spec.version_prefix != "/v"
+                    else self.version_prefix,
+                )
+            )
         return out
 
     @staticmethod
-    def group(*blueprints: Blueprint | BlueprintGroup, url_prefix: str | None = None,
-              version: int | str | None = None) -> BlueprintGroup:
+    def group(
+        *blueprints: Blueprint | BlueprintGroup,
+        url_prefix: str | None = None,
+        version: int | str | None = None,
+    ) -> BlueprintGroup:
         """Group blueprints under one prefix and version."""
         return BlueprintGroup(blueprints, url_prefix=url_prefix, version=version)
 
@@ -148,8 +157,9 @@ class BlueprintGroup:
     def __iter__(self) -> Iterator[Blueprint | BlueprintGroup]:
         return iter(self.blueprints)
 
-    def flatten(self, prefix: str = "",
-                version: int | str | None = None) -> Iterator[tuple[Blueprint, str, Any]]:
+    def flatten(
+        self, prefix: str = "", version: int | str | None = None
+    ) -> Iterator[tuple[Blueprint, str, Any]]:
         """Each blueprint inside, with the prefix and version it is registered under."""
         prefix = prefix.rstrip("/") + (self.url_prefix or "")
         version = self.version if self.version is not None else version

@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import (
-    BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveInt, ValidationError,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveInt,
+    ValidationError,
 )
 
 ENV_PREFIX = "NECKTIE_"
@@ -62,17 +68,17 @@ class Config(BaseModel):
     # Encoding
     JSON_ENCODER: str = Field(default="orjson", pattern="^(orjson|stdlib)$")
     # WebSockets (0 disables a limit or a timer)
-    WEBSOCKET_MAX_SIZE: NonNegativeInt = 1 << 20          # largest incoming message; bigger: close 1009
-    WEBSOCKET_PING_INTERVAL: NonNegativeFloat = 20.0      # seconds between keepalive pings
-    WEBSOCKET_PING_TIMEOUT: NonNegativeFloat = 20.0       # no pong by then: the peer is dead, close with 1011
-    WEBSOCKET_CLOSE_TIMEOUT: NonNegativeFloat = 10.0      # how long the closing handshake may take
-    WEBSOCKET_PERMESSAGE_DEFLATE: bool = True             # compress when the client offers permessage-deflate
+    WEBSOCKET_MAX_SIZE: NonNegativeInt = 1 << 20  # largest incoming message; bigger: close 1009
+    WEBSOCKET_PING_INTERVAL: NonNegativeFloat = 20.0  # seconds between keepalive pings
+    WEBSOCKET_PING_TIMEOUT: NonNegativeFloat = 20.0  # no pong by then: the peer is dead, close with 1011
+    WEBSOCKET_CLOSE_TIMEOUT: NonNegativeFloat = 10.0  # how long the closing handshake may take
+    WEBSOCKET_PERMESSAGE_DEFLATE: bool = True  # compress when the client offers permessage-deflate
 
     def __init__(self, **data: Any) -> None:
         env = {
-            key[len(ENV_PREFIX):]: value
+            key[len(ENV_PREFIX) :]: value
             for key, value in os.environ.items()
-            if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX):].isupper()
+            if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :].isupper()
         }
         super().__init__(**{**env, **data})
 

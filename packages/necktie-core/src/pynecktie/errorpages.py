@@ -15,7 +15,10 @@ if TYPE_CHECKING:
 
 
 _FORMATS = {
-    "application/json": "json", "text/html": "html", "application/xhtml+xml": "html", "text/plain": "text",
+    "application/json": "json",
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+    "text/plain": "text",
 }
 
 
@@ -66,7 +69,9 @@ def render_error(request: Request | None, exc: BaseException, debug: bool) -> HT
     kind = _preferred(request)
     if kind == "json":
         payload: dict[str, object] = {
-            "description": status_phrase(status), "status": status, "message": message,
+            "description": status_phrase(status),
+            "status": status,
+            "message": message,
         }
         if tb:
             payload["traceback"] = tb

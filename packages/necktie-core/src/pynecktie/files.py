@@ -118,8 +118,10 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
 
 
 def _unsatisfiable(size: int) -> RangeNotSatisfiable:
-    return RangeNotSatisfiable(f"Requested range not satisfiable (the file has {size} bytes)",
-                               headers={"Content-Range": f"bytes */{size}"})
+    return RangeNotSatisfiable(
+        f"Requested range not satisfiable (the file has {size} bytes)",
+        headers={"Content-Range": f"bytes */{size}"},
+    )
 
 
 def _if_range_holds(value: str, etag: str | None, mtime: float) -> bool:
@@ -181,8 +183,13 @@ def _prepare_open(request: Request, response: FileResponse, st: os.stat_result) 
     mtime: float | None = None
     if response.last_modified is not False:
         lm = response.last_modified
-        mtime = (lm.timestamp() if isinstance(lm, datetime)
-                 else float(lm) if not isinstance(lm, bool) else st.st_mtime)
+        mtime = (
+            lm.timestamp()
+            if isinstance(lm, datetime)
+            else float(lm)
+            if not isinstance(lm, bool)
+            else st.st_mtime
+        )
         put("Last-Modified", _http_date(int(mtime)))
     if response.no_store:
         put("Cache-Control", "no-store")
@@ -223,8 +230,9 @@ def _replace(headers: Headers, name: str, value: str) -> None:
         headers.add(name, value)
 
 
-async def read_chunks(file: IO[bytes], offset: int, count: int, chunk_size: int = 262_144
-                      ) -> AsyncIterator[bytes]:
+async def read_chunks(
+    file: IO[bytes], offset: int, count: int, chunk_size: int = 262_144
+) -> AsyncIterator[bytes]:
     """*count* bytes of *file* from *offset*, read in a worker thread *chunk_size* at a time.
 
     Stops early if the file became shorter than announced.

@@ -55,8 +55,9 @@ def _options(value: bytes) -> tuple[str, dict[str, str]]:
     from python_multipart.multipart import parse_options_header
 
     main, params = parse_options_header(value)
-    return main.decode("latin-1").lower(), {k.decode("latin-1").lower(): v.decode("utf-8", "replace")
-                                            for k, v in params.items()}
+    return main.decode("latin-1").lower(), {
+        k.decode("latin-1").lower(): v.decode("utf-8", "replace") for k, v in params.items()
+    }
 
 
 class MultipartForm:
@@ -76,15 +77,18 @@ class MultipartForm:
         self._header_value = bytearray()
         self._headers: dict[str, bytes] = {}
         self._data: list[bytes] = []
-        self._parser = MultipartParser(boundary_of(content_type), {
-            "on_part_begin": self._on_part_begin,
-            "on_header_field": self._on_header_field,
-            "on_header_value": self._on_header_value,
-            "on_header_end": self._on_header_end,
-            "on_part_data": self._on_part_data,
-            "on_part_end": self._on_part_end,
-            "on_end": self._on_end,
-        })
+        self._parser = MultipartParser(
+            boundary_of(content_type),
+            {
+                "on_part_begin": self._on_part_begin,
+                "on_header_field": self._on_header_field,
+                "on_header_value": self._on_header_value,
+                "on_header_end": self._on_header_end,
+                "on_part_data": self._on_part_data,
+                "on_part_end": self._on_part_end,
+                "on_end": self._on_end,
+            },
+        )
 
     def _on_part_begin(self) -> None:
         self._parts += 1
@@ -150,8 +154,9 @@ class MultipartForm:
         return self.fields, self.files
 
 
-def parse_body(body: bytes, content_type: str,
-               max_fields: int) -> tuple[RequestParameters, RequestParameters]:
+def parse_body(
+    body: bytes, content_type: str, max_fields: int
+) -> tuple[RequestParameters, RequestParameters]:
     """(fields, files) of a form body of *content_type*; other content types give two empty mappings."""
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind == "application/x-www-form-urlencoded":

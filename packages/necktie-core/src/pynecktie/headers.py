@@ -43,9 +43,7 @@ class Headers(MutableMapping[str, str]):
 
     __slots__ = ("_items",)
 
-    def __init__(
-        self, items: Mapping[str, str] | Iterable[tuple[str, str]] | None = None
-    ) -> None:
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] | None = None) -> None:
         self._items: list[tuple[str, str]] = []
         if items is not None:
             pairs = items.items() if isinstance(items, Mapping) else items

@@ -65,8 +65,9 @@ async def read_ndjson(
                 lines = []
                 pending += chunk
             if len(pending) > max_line_size:
-                raise PayloadTooLarge(f"Line {number + len(lines) + 1} of the NDJSON body exceeds "
-                                      f"{max_line_size} bytes")
+                raise PayloadTooLarge(
+                    f"Line {number + len(lines) + 1} of the NDJSON body exceeds {max_line_size} bytes"
+                )
         for line in lines:
             number += 1
             if len(line) > max_line_size:

@@ -16,10 +16,18 @@ from .websocket import WebSocketEndpoint
 
 H = TypeVar("H", bound=Callable[..., Any])
 
-LISTENER_EVENTS = frozenset({
-    "before_server_start", "after_server_start", "before_server_stop", "after_server_stop",
-    "main_process_start", "main_process_stop", "reload_process_start", "reload_process_stop",
-})
+LISTENER_EVENTS = frozenset(
+    {
+        "before_server_start",
+        "after_server_start",
+        "before_server_stop",
+        "after_server_stop",
+        "main_process_start",
+        "main_process_stop",
+        "reload_process_start",
+        "reload_process_stop",
+    }
+)
 _STREAM_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -50,8 +58,9 @@ class Registry:
     def _register_middleware(self, middleware: Callable[..., Any], attach_to: str) -> None:
         raise NotImplementedError
 
-    def _register_exception(self, exceptions: tuple[type[BaseException], ...],
-                            handler: Callable[..., Any]) -> None:
+    def _register_exception(
+        self, exceptions: tuple[type[BaseException], ...], handler: Callable[..., Any]
+    ) -> None:
         raise NotImplementedError
 
     def _register_listener(self, event: str, listener: Callable[..., Any]) -> None:
@@ -86,11 +95,21 @@ class Registry:
             uri = "/" + uri
 
         def decorator(handler: H) -> H:
-            self._register_route(RouteSpec(
-                handler, uri, method_set, host, strict_slashes,
-                stream or getattr(handler, "is_stream", False),
-                version, name, max_body_size, extra=extra, version_prefix=version_prefix,
-            ))
+            self._register_route(
+                RouteSpec(
+                    handler,
+                    uri,
+                    method_set,
+                    host,
+                    strict_slashes,
+                    stream or getattr(handler, "is_stream", False),
+                    version,
+                    name,
+                    max_body_size,
+                    extra=extra,
+                    version_prefix=version_prefix,
+                )
+            )
             return handler
 
         return decorator
@@ -135,7 +154,8 @@ class Registry:
         Views register one route per method they define, each streaming if that method was declared so.
         """
         per_method: dict[str, tuple[Callable[..., Any], bool]] | None = getattr(
-            handler, "method_handlers", None)
+            handler, "method_handlers", None
+        )
         if per_method is None:
             self.route(uri, methods, **kwargs)(handler)
             return handler
@@ -163,10 +183,20 @@ class Registry:
             uri = "/" + uri
 
         def decorator(handler: H) -> H:
-            self._register_route(RouteSpec(
-                WebSocketEndpoint(handler, tuple(subprotocols)), uri, frozenset({"GET"}), host,
-                strict_slashes, False, version, name, websocket=True, extra=extra,
-            ))
+            self._register_route(
+                RouteSpec(
+                    WebSocketEndpoint(handler, tuple(subprotocols)),
+                    uri,
+                    frozenset({"GET"}),
+                    host,
+                    strict_slashes,
+                    False,
+                    version,
+                    name,
+                    websocket=True,
+                    extra=extra,
+                )
+            )
             return handler
 
         return decorator
@@ -203,9 +233,16 @@ class Registry:
         """
         from .static import StaticFiles
 
-        handler = StaticFiles(file_or_directory, index=index, directory_view=directory_view,
-                              follow_external_symlinks=follow_external_symlinks, gzip=gzip, max_age=max_age,
-                              content_type=content_type, use_sendfile=use_sendfile)
+        handler = StaticFiles(
+            file_or_directory,
+            index=index,
+            directory_view=directory_view,
+            follow_external_symlinks=follow_external_symlinks,
+            gzip=gzip,
+            max_age=max_age,
+            content_type=content_type,
+            use_sendfile=use_sendfile,
+        )
         uri = "/" + uri.strip("/") if uri.strip("/") else ""
         opts: dict[str, Any] = {"host": host, "version": version}
         if handler.is_file:
@@ -213,8 +250,9 @@ class Registry:
             return
         self.route(f"{uri}/<filename:path>", ("GET",), name=name, strict_slashes=True, **opts)(handler)
         if index or directory_view:
-            index_route = self.route(uri or "/", ("GET",), name=f"{name}.index",
-                                     strict_slashes=strict_slashes, **opts)
+            index_route = self.route(
+                uri or "/", ("GET",), name=f"{name}.index", strict_slashes=strict_slashes, **opts
+            )
             index_route(handler)
 
     # -- middleware, errors, listeners ----------------------------------------------------------------

@@ -410,11 +410,14 @@ class Request:
         stream = self.stream
         if stream is not None and not stream.ended:
             # An unread streamed body would silently parse as an empty form: say what to do instead.
-            raise ServerError("request.form on a stream=True route: await request.receive_body() first, "
-                              "or read the parts with request.stream.multipart()")
+            raise ServerError(
+                "request.form on a stream=True route: await request.receive_body() first, "
+                "or read the parts with request.stream.multipart()"
+            )
 
-        self._form, self._files = parse_body(self.body, self.headers.get("content-type", ""),
-                                             self.app.config.REQUEST_MAX_QUERY_FIELDS)
+        self._form, self._files = parse_body(
+            self.body, self.headers.get("content-type", ""), self.app.config.REQUEST_MAX_QUERY_FIELDS
+        )
 
     async def receive_body(self) -> None:
         """Read a streamed body to its end into ``request.body`` (on a route declared ``stream=True``)."""
@@ -434,5 +437,6 @@ class Request:
     def url_for(self, name: str, **params: Any) -> str:
         """The path of the route called *name* (see `Necktie.url_for`)."""
         return self.app.url_for(name, **params)
+
 
 _NOTHING_FORWARDED: Mapping[str, str] = MappingProxyType({})  # shared, so read-only

@@ -23,8 +23,22 @@ if TYPE_CHECKING:
     from .seam import ResponseSink
 
 __all__ = [
-    "BaseHTTPResponse", "HTTPResponse", "StreamingHTTPResponse", "text", "json", "html", "raw", "empty",
-    "redirect", "stream", "ndjson", "sse", "Event", "FileResponse", "file", "file_stream",
+    "BaseHTTPResponse",
+    "HTTPResponse",
+    "StreamingHTTPResponse",
+    "text",
+    "json",
+    "html",
+    "raw",
+    "empty",
+    "redirect",
+    "stream",
+    "ndjson",
+    "sse",
+    "Event",
+    "FileResponse",
+    "file",
+    "file_stream",
 ]
 
 HeadersLike = Mapping[str, str] | Headers | None
@@ -48,7 +62,9 @@ class BaseHTTPResponse:
 
     __slots__ = ("status", "_headers", "content_type")
 
-    def __init__(self, status: int = 200, headers: HeadersLike = None, content_type: str | None = None) -> None:
+    def __init__(
+        self, status: int = 200, headers: HeadersLike = None, content_type: str | None = None
+    ) -> None:
         self.status = status
         # Created on first use: most responses never carry headers of their own.
         self._headers = headers if headers is None or isinstance(headers, Headers) else Headers(headers)
@@ -244,8 +260,21 @@ class FileResponse(BaseHTTPResponse):
     a `FileResponse` gives the response itself, so ``return file(p)`` and ``return await file(p)`` both work.
     """
 
-    __slots__ = ("location", "filename", "max_age", "no_store", "last_modified", "etag", "use_range",
-                 "use_conditional", "chunk_size", "use_sendfile", "file", "offset", "count")
+    __slots__ = (
+        "location",
+        "filename",
+        "max_age",
+        "no_store",
+        "last_modified",
+        "etag",
+        "use_range",
+        "use_conditional",
+        "chunk_size",
+        "use_sendfile",
+        "file",
+        "offset",
+        "count",
+    )
 
     def __init__(
         self,
@@ -307,8 +336,17 @@ def file(
 
     Ranges, ``ETag``/``Last-Modified`` validators and 304 answers are handled for you; a missing file is a 404.
     """
-    return FileResponse(location, status, headers, mime_type, filename=filename, max_age=max_age,
-                        no_store=no_store, last_modified=last_modified, etag=etag)
+    return FileResponse(
+        location,
+        status,
+        headers,
+        mime_type,
+        filename=filename,
+        max_age=max_age,
+        no_store=no_store,
+        last_modified=last_modified,
+        etag=etag,
+    )
 
 
 def file_stream(
@@ -320,8 +358,9 @@ def file_stream(
     filename: str | None = None,
 ) -> FileResponse:
     """A file response read and written *chunk_size* bytes at a time (never with the kernel's sendfile)."""
-    return FileResponse(location, status, headers, mime_type, filename=filename, chunk_size=chunk_size,
-                        use_sendfile=False)
+    return FileResponse(
+        location, status, headers, mime_type, filename=filename, chunk_size=chunk_size, use_sendfile=False
+    )
 
 
 def status_phrase(status: int) -> str:

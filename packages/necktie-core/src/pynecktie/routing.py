@@ -121,9 +121,15 @@ class _Entry:
         # The automatic OPTIONS answer lists what the path allows; it runs the first route's middleware.
         first = next(iter(self.by_method.values()))
         self.options_route = Route(
-            path=first.path, methods=frozenset({"OPTIONS"}), handler=_allow_handler(self.allow_header),
-            name=f"{first.name}.__options__", strict_slashes=first.strict_slashes, host=first.host,
-            blueprint=first.blueprint, params=first.params, automatic=True,
+            path=first.path,
+            methods=frozenset({"OPTIONS"}),
+            handler=_allow_handler(self.allow_header),
+            name=f"{first.name}.__options__",
+            strict_slashes=first.strict_slashes,
+            host=first.host,
+            blueprint=first.blueprint,
+            params=first.params,
+            automatic=True,
         )
 
     def pick(self, method: str) -> Route | None:
@@ -149,8 +155,8 @@ class _Entry:
 class _Segment:
     """One segment of a pattern: literal text, a parameter, several parameters in text, or a ``path`` tail."""
 
-    kind: str                   # "literal", "param", "mixed" or "tail"
-    key: str                    # what identifies the edge in the trie (parameter names left out)
+    kind: str  # "literal", "param", "mixed" or "tail"
+    key: str  # what identifies the edge in the trie (parameter names left out)
     regex: re.Pattern[str] | None = None
     rank: int = _LITERAL_RANK
     params: tuple[tuple[str, Callable[[str], Any]], ...] = ()
@@ -208,7 +214,7 @@ def parse_pattern(path: str) -> list[_Segment]:
             rest = "/".join(segments[index:])
             parts, params, pos = [], [], 0
             for m in _PARAM.finditer(rest):
-                parts.append(re.escape(rest[pos:m.start()]))
+                parts.append(re.escape(rest[pos : m.start()]))
                 regex, convert, _ = _param(m.group(1), m.group(2) or "str", path)
                 parts.append(f"(?P<_{len(params)}>{regex})")
                 params.append((m.group(1), convert))
@@ -228,7 +234,7 @@ def parse_pattern(path: str) -> list[_Segment]:
             continue
         parts, params, pos = [], [], 0
         for m in matches:
-            parts.append(re.escape(seg[pos:m.start()]))
+            parts.append(re.escape(seg[pos : m.start()]))
             regex, convert, _ = _param(m.group(1), m.group(2) or "str", path)
             parts.append(f"(?P<_{len(params)}>{regex})")
             params.append((m.group(1), convert))
@@ -304,8 +310,10 @@ class Router:
             if path is route.path:
                 route.params = tuple(p for seg in segments for p in seg.params)
                 route.param_checks = {
-                    m.group(1): (m.group(2) or "str", _TYPE_REGEXES.get(m.group(2) or "str")
-                                 or re.compile(m.group(2)))
+                    m.group(1): (
+                        m.group(2) or "str",
+                        _TYPE_REGEXES.get(m.group(2) or "str") or re.compile(m.group(2)),
+                    )
                     for m in _PARAM.finditer(path)
                 }
             entry = self._dynamic_entries.get((host, path))
@@ -467,12 +475,18 @@ def _asterisk_options(request: Any, **_: Any) -> Any:
 
 
 # ``OPTIONS *`` asks about the server as a whole.
-_ASTERISK_ROUTE = Route(path="*", methods=frozenset({"OPTIONS"}), handler=_asterisk_options,
-                        name="__options_asterisk__", automatic=True)
+_ASTERISK_ROUTE = Route(
+    path="*",
+    methods=frozenset({"OPTIONS"}),
+    handler=_asterisk_options,
+    name="__options_asterisk__",
+    automatic=True,
+)
 
 
-def _walk(node: _Node, segments: list[str], i: int, path: str, method: str, values: list[str],
-          refused: list[_Entry]) -> Route | None:
+def _walk(
+    node: _Node, segments: list[str], i: int, path: str, method: str, values: list[str], refused: list[_Entry]
+) -> Route | None:
     """Depth-first search of the trie from *node* at ``segments[i]``, collecting parameter values."""
     if i == len(segments):
         entry = node.entry

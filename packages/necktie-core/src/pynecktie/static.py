@@ -35,8 +35,9 @@ def safe_path(root: str, relative: str, follow_external_symlinks: bool = False) 
     return None if found is None else found[0]
 
 
-def _resolve(root: str, relative: str,
-             follow_external_symlinks: bool) -> tuple[str, os.stat_result | None] | None:
+def _resolve(
+    root: str, relative: str, follow_external_symlinks: bool
+) -> tuple[str, os.stat_result | None] | None:
     """(path, its stat or None when it does not exist) for *relative* under *root*, or None if it escapes.
 
     Only the components below the root are examined (one ``lstat`` each); a symlink among them sends the
@@ -150,13 +151,17 @@ class StaticFiles:
         if self.gzip:
             headers["Vary"] = "Accept-Encoding"
             if accepts_gzip(request.headers.get("accept-encoding", "")):
-                gz = path + ".gz" if self.is_file else safe_path(self.root, relative + ".gz",
-                                                                  self.follow_external_symlinks)
+                gz = (
+                    path + ".gz"
+                    if self.is_file
+                    else safe_path(self.root, relative + ".gz", self.follow_external_symlinks)
+                )
                 if gz is not None and os.path.isfile(gz):
                     headers["Content-Encoding"] = "gzip"
                     path = gz
-        return FileResponse(path, 200, headers, content_type, max_age=self.max_age,
-                            use_sendfile=self.use_sendfile)
+        return FileResponse(
+            path, 200, headers, content_type, max_age=self.max_age, use_sendfile=self.use_sendfile
+        )
 
     def _listing(self, request: Request, directory: str) -> HTTPResponse:
         base = request.path if request.path.endswith("/") else request.path + "/"
@@ -165,6 +170,8 @@ class StaticFiles:
             name = entry.name + ("/" if entry.is_dir() else "")
             rows.append(f'<li><a href="{html.escape(quote(base + name))}">{html.escape(name)}</a></li>')
         title = html.escape(f"Index of {request.path}")
-        body = (f"<!DOCTYPE html><html><head><meta charset=utf-8><title>{title}</title></head>"
-                f"<body><h1>{title}</h1><ul>{''.join(rows)}</ul></body></html>")
+        body = (
+            f"<!DOCTYPE html><html><head><meta charset=utf-8><title>{title}</title></head>"
+            f"<body><h1>{title}</h1><ul>{''.join(rows)}</ul></body></html>"
+        )
         return HTTPResponse(body, 200, None, "text/html; charset=utf-8")

@@ -43,8 +43,9 @@ class ValidationFailed(UnprocessableEntity):
     plus any *extra* keys (such as an NDJSON ``line``).
     """
 
-    def __init__(self, errors: list[dict[str, Any]], message: str | None = None, *,
-                 extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, errors: list[dict[str, Any]], message: str | None = None, *, extra: dict[str, Any] | None = None
+    ) -> None:
         self.errors = errors
         self.extra = dict(extra or {})
         super().__init__(message or "Validation failed")
@@ -53,8 +54,13 @@ class ValidationFailed(UnprocessableEntity):
         """The JSON error response (used by the default error page)."""
         from .response import json, status_phrase
 
-        payload = {"description": status_phrase(self.status_code), "status": self.status_code,
-                   "message": self.message, **self.extra, "errors": self.errors}
+        payload = {
+            "description": status_phrase(self.status_code),
+            "status": self.status_code,
+            "message": self.message,
+            **self.extra,
+            "errors": self.errors,
+        }
         return json(payload, self.status_code, self.headers)
 
 
@@ -198,4 +204,3 @@ def _find_request(args: tuple[Any, ...]) -> Any:
         if isinstance(arg, Request):
             return arg
     raise TypeError("@validate needs a handler that takes the request")
-

@@ -60,8 +60,10 @@ class UpgradeRequired(NecktieException):
     quiet = True
 
     def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or "This URL serves WebSocket connections only",
-                         headers={"Upgrade": "websocket", "Connection": "Upgrade"})
+        super().__init__(
+            message or "This URL serves WebSocket connections only",
+            headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+        )
 
 
 class WebSocket(ABC):
@@ -214,15 +216,21 @@ async def serve(app: Necktie, request: Request, upgrade: Upgrade) -> None:
     except ConnectionClosed:
         pass
     except Exception as exc:
-        error_logger.error("Exception in websocket handler for %r", request.target.decode("latin-1"),
-                           exc_info=exc)
+        error_logger.error(
+            "Exception in websocket handler for %r", request.target.decode("latin-1"), exc_info=exc
+        )
         await ws.close(INTERNAL_ERROR, "handler error")
         return
     await ws.close(NORMAL_CLOSURE)
 
 
-async def _reject(app: Necktie, request: Request, response_mw: tuple[Callable[..., Any], ...],
-                  response: BaseHTTPResponse, upgrade: Upgrade) -> None:
+async def _reject(
+    app: Necktie,
+    request: Request,
+    response_mw: tuple[Callable[..., Any], ...],
+    response: BaseHTTPResponse,
+    upgrade: Upgrade,
+) -> None:
     try:
         for mw in response_mw:
             result = mw(request, response)

@@ -39,8 +39,15 @@ def access_logger() -> Callable[[Cycle], None]:
             return
         request = cycle.request
         assert request is not None
-        access.info('%s "%s %s HTTP/%s" %s %s %s', request.client_ip, request.method,
-                    _escape(request.target.decode("latin-1")), request.version, cycle.status, cycle.sent,
-                    format_duration(perf_counter() - cycle.began))
+        access.info(
+            '%s "%s %s HTTP/%s" %s %s %s',
+            request.client_ip,
+            request.method,
+            _escape(request.target.decode("latin-1")),
+            request.version,
+            cycle.status,
+            cycle.sent,
+            format_duration(perf_counter() - cycle.began),
+        )
 
     return log

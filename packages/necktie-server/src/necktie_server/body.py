@@ -16,8 +16,19 @@ class BodyBuffer:
     ``on_drained`` is called, which happens when the handler has taken it below half.
     """
 
-    __slots__ = ("_chunks", "_size", "_limit", "_waiter", "_complete", "_error", "_full", "_consumed",
-                 "on_drained", "on_first_read", "on_wait")
+    __slots__ = (
+        "_chunks",
+        "_size",
+        "_limit",
+        "_waiter",
+        "_complete",
+        "_error",
+        "_full",
+        "_consumed",
+        "on_drained",
+        "on_first_read",
+        "on_wait",
+    )
 
     def __init__(self, limit: int) -> None:
         self._chunks: deque[bytes] = deque()
@@ -100,4 +111,3 @@ class BodyBuffer:
                 await self._waiter
             finally:
                 self._waiter = None
-

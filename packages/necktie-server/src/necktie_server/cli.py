@@ -14,7 +14,6 @@ import traceback
 from typing import Any
 
 from pydantic import ValidationError
-
 from pynecktie.config import describe_error
 
 from .__about__ import __version__
@@ -33,8 +32,9 @@ def load_app(target: str, factory: bool = False, debug: bool = False) -> Any:
         raise StartupError(f"cannot load {target!r}: give the app as path.to.module:app")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    module = _guarded(lambda: importlib.import_module(module_name), f"cannot import module {module_name!r}",
-                      debug)
+    module = _guarded(
+        lambda: importlib.import_module(module_name), f"cannot import module {module_name!r}", debug
+    )
     obj: Any = module
     for part in attr.split("."):
         try:
@@ -72,31 +72,50 @@ def _guarded(call: Any, what: str, debug: bool) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     """The command-line options (the same as ``app.run()``'s keyword arguments)."""
     parser = argparse.ArgumentParser(
-        prog="necktie", description="Serve a Necktie app.",
-        epilog="Settings not given here come from app.config (NECKTIE_<NAME> environment variables).")
-    parser.add_argument("target", nargs="?", metavar="MODULE:APP",
-                        help="the app to serve, as path.to.module:app (the attribute defaults to 'app')")
-    parser.add_argument("--factory", action="store_true",
-                        help="MODULE:APP is a function that returns the app")
+        prog="necktie",
+        description="Serve a Necktie app.",
+        epilog="Settings not given here come from app.config (NECKTIE_<NAME> environment variables).",
+    )
+    parser.add_argument(
+        "target",
+        nargs="?",
+        metavar="MODULE:APP",
+        help="the app to serve, as path.to.module:app (the attribute defaults to 'app')",
+    )
+    parser.add_argument(
+        "--factory", action="store_true", help="MODULE:APP is a function that returns the app"
+    )
     parser.add_argument("--simple", metavar="DIR", help="serve the files of DIR instead of an app")
     listen = parser.add_argument_group("where to listen")
     listen.add_argument("-H", "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    listen.add_argument("-p", "--port", type=int, default=8000,
-                        help="port (default 8000; 0 picks a free one)")
+    listen.add_argument(
+        "-p", "--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)"
+    )
     listen.add_argument("-u", "--unix", metavar="PATH", help="listen on a unix socket at PATH instead")
     listen.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate (chain)")
     listen.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert")
     procs = parser.add_argument_group("processes")
     procs.add_argument("-w", "--workers", type=int, metavar="N", help="worker processes (default 1)")
     procs.add_argument("--fast", action="store_true", help="one worker per CPU core")
-    procs.add_argument("--reload", action="store_true",
-                       help="restart when a .py file changes (development; turns debug on)")
-    procs.add_argument("--reload-dir", action="append", dest="reload_dirs", metavar="DIR",
-                       help="directory to watch for --reload (repeatable; default the current one)")
+    procs.add_argument(
+        "--reload", action="store_true", help="restart when a .py file changes (development; turns debug on)"
+    )
+    procs.add_argument(
+        "--reload-dir",
+        action="append",
+        dest="reload_dirs",
+        metavar="DIR",
+        help="directory to watch for --reload (repeatable; default the current one)",
+    )
     misc = parser.add_argument_group("behaviour")
     misc.add_argument("--debug", action="store_true", default=None, help="debug mode: detailed error pages")
-    misc.add_argument("--access-log", dest="access_log", action="store_true", default=None,
-                      help="log every request (default: on with one worker, off with several)")
+    misc.add_argument(
+        "--access-log",
+        dest="access_log",
+        action="store_true",
+        default=None,
+        help="log every request (default: on with one worker, off with several)",
+    )
     misc.add_argument("--no-access-log", dest="access_log", action="store_false", help="no access log")
     parser.add_argument("-V", "--version", action="version", version=f"necktie {__version__}")
     return parser
@@ -123,9 +142,21 @@ def main(argv: list[str] | None = None) -> int:
         from .server import serve
 
         command = [sys.executable, "-m", "necktie_server", *(sys.argv[1:] if argv is None else argv)]
-        serve(app, host=args.host, port=args.port, unix=args.unix, tls_cert=args.tls_cert,
-              tls_key=args.tls_key, workers=args.workers, fast=args.fast, access_log=args.access_log,
-              debug=args.debug, reload=args.reload, reload_dirs=args.reload_dirs, command=command)
+        serve(
+            app,
+            host=args.host,
+            port=args.port,
+            unix=args.unix,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            workers=args.workers,
+            fast=args.fast,
+            access_log=args.access_log,
+            debug=args.debug,
+            reload=args.reload,
+            reload_dirs=args.reload_dirs,
+            command=command,
+        )
     except StartupError as exc:
         print(f"necktie: error: {exc}", file=sys.stderr)
         return 1

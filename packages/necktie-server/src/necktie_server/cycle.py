@@ -32,18 +32,18 @@ _NO_BODY_STATUSES = frozenset({204, 304})
 class Stage(Enum):
     """Where the response of a cycle stands."""
 
-    IDLE = 0        # nothing sent yet
-    STREAMING = 1   # head sent, body being written
-    DONE = 2        # response complete (or abandoned)
+    IDLE = 0  # nothing sent yet
+    STREAMING = 1  # head sent, body being written
+    DONE = 2  # response complete (or abandoned)
 
 
 class Framing(Enum):
     """How the body of a streamed response is delimited, decided when its head is sent."""
 
-    NONE = 0        # no body may be sent (HEAD, 204, 304)
+    NONE = 0  # no body may be sent (HEAD, 204, 304)
     CHUNKED = 1
-    LENGTH = 2      # the application declared Content-Length
-    CLOSE = 3       # HTTP/1.0: the body ends when the connection closes
+    LENGTH = 2  # the application declared Content-Length
+    CLOSE = 3  # HTTP/1.0: the body ends when the connection closes
 
 
 class _Drain:
@@ -99,8 +99,12 @@ class Cycle:
 
     def _connection_bytes(self) -> bytes:
         """The end of the head: whether the connection stays open, decided now."""
-        if (not self.keep_alive or self.protocol.closing or not self.complete
-                or (self.buffer is not None and not self.buffer.consumed)):
+        if (
+            not self.keep_alive
+            or self.protocol.closing
+            or not self.complete
+            or (self.buffer is not None and not self.buffer.consumed)
+        ):
             # An answer before the whole request body was read ends the connection: the rest is unread.
             self.keep_alive = False
             return b"connection: close\r\n\r\n"
@@ -111,8 +115,14 @@ class Cycle:
     async def send(self, response: BaseHTTPResponse, body: bytes) -> None:
         """Send a complete response in one write."""
         status = response.status
-        if (response._headers is None and self.stage is Stage.IDLE and not self.is_head
-                and 200 <= status < 600 and status != 204 and status != 304):
+        if (
+            response._headers is None
+            and self.stage is Stage.IDLE
+            and not self.is_head
+            and 200 <= status < 600
+            and status != 204
+            and status != 304
+        ):
             self._send_simple(status, response.content_type, body)  # the common case, one call shorter
         else:
             self.send_now(response, body)
@@ -276,8 +286,10 @@ class Cycle:
         error_logger.error("Invalid response for %r: %s", self.request, exc, extra={"request": self.request})
         self.keep_alive = False
         body = b"500 Internal Server Error\n"
-        head = (f"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"
-                f"content-length: {len(body)}\r\ndate: {h1.http_date()}\r\nconnection: close\r\n\r\n").encode()
+        head = (
+            f"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            f"content-length: {len(body)}\r\ndate: {h1.http_date()}\r\nconnection: close\r\n\r\n"
+        ).encode()
         self.status = 500
         self.protocol.write(head if self.is_head else head + body)
         self.stage = Stage.DONE
@@ -294,4 +306,6 @@ def _has_framing(headers: Headers) -> bool:
 
 
 def _without_framing(headers: Headers) -> Headers:
-    return Headers((k, v) for k, v in headers._items if k.lower() not in ("content-length", "transfer-encoding"))
+    return Headers(
+        (k, v) for k, v in headers._items if k.lower() not in ("content-length", "transfer-encoding")
+    )

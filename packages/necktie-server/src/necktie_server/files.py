@@ -42,8 +42,9 @@ def _socket_fd(protocol: HttpProtocol) -> int | None:
         return None
 
 
-async def send_body(cycle: Cycle, file: IO[bytes], offset: int, count: int,
-                    chunk_size: int = 262_144) -> None:
+async def send_body(
+    cycle: Cycle, file: IO[bytes], offset: int, count: int, chunk_size: int = 262_144
+) -> None:
     """Write *count* bytes of *file* from *offset* as the body of *cycle*'s response (head already sent)."""
     protocol = cycle.protocol
     fd = _socket_fd(protocol)
@@ -83,8 +84,9 @@ async def _sendfile(protocol: HttpProtocol, sock_fd: int, file: IO[bytes], offse
     return sent
 
 
-async def _writable(loop: asyncio.AbstractEventLoop, fd: int, timeout: float | None,
-                    protocol: HttpProtocol) -> None:
+async def _writable(
+    loop: asyncio.AbstractEventLoop, fd: int, timeout: float | None, protocol: HttpProtocol
+) -> None:
     """Wait until *fd* can take more bytes; a client that reads nothing for *timeout* seconds is cut off."""
     ready = loop.create_future()
 

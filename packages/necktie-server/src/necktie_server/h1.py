@@ -6,8 +6,8 @@ Nothing here touches a socket, so tests drive it with plain values.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 import time
+from collections.abc import Callable
 from email.utils import formatdate
 from http import HTTPStatus
 
@@ -129,6 +129,7 @@ def check_version(version: str) -> None:
 
 
 # -- response heads -------------------------------------------------------------------------------------
+
 
 def _status_line(status: int) -> str:
     try:

@@ -9,8 +9,11 @@ from collections.abc import Mapping
 from typing import IO
 
 _LEVEL_COLORS = {
-    logging.DEBUG: "\x1b[36m", logging.INFO: "\x1b[32m", logging.WARNING: "\x1b[33m",
-    logging.ERROR: "\x1b[31m", logging.CRITICAL: "\x1b[1;31m",
+    logging.DEBUG: "\x1b[36m",
+    logging.INFO: "\x1b[32m",
+    logging.WARNING: "\x1b[33m",
+    logging.ERROR: "\x1b[31m",
+    logging.CRITICAL: "\x1b[1;31m",
 }
 _DIM, _RESET = "\x1b[2m", "\x1b[0m"
 
@@ -27,8 +30,9 @@ class Formatter(logging.Formatter):
     """``time [pid] LEVEL logger: message``, the level and time coloured when asked."""
 
     def __init__(self, color: bool) -> None:
-        super().__init__("%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s",
-                         datefmt="%Y-%m-%d %H:%M:%S")
+        super().__init__(
+            "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%d %H:%M:%S"
+        )
         self.color = color
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - the stdlib's name

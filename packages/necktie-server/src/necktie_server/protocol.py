@@ -13,10 +13,13 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import httptools
-
 from pynecktie.errorpages import render_error
 from pynecktie.exceptions import (
-    BadRequest, ConnectionClosed, NecktieException, PayloadTooLarge, RequestTimeout,
+    BadRequest,
+    ConnectionClosed,
+    NecktieException,
+    PayloadTooLarge,
+    RequestTimeout,
 )
 from pynecktie.request import ConnInfo, Request
 from pynecktie.response import HTTPResponse
@@ -43,12 +46,46 @@ class HttpProtocol(asyncio.Protocol):
 
     # Slots: thousands of idle keep-alive connections should cost little memory each.
     __slots__ = (
-        "_body_fed", "_header_cap", "_line_cap", "_headers_cap", "_chunk_gap", "_chunk_headers", "_chunked",
-        "_context", "_drain_waiter", "_good_host", "_head_deadline_armed", "_head_fed", "_head_size", "_headers", "_idle_fed",
-        "_in_head", "_messages_begun", "_special", "_unparsed", "_url", "app", "closed", "closing",
-        "conn_info", "cycles", "deadline", "discarded", "drain", "loop", "parser", "parsing",
-        "read_paused", "rejected", "requests_started", "settings", "state", "transport",
-        "write_deadline", "write_paused", "__weakref__"
+        "_body_fed",
+        "_header_cap",
+        "_line_cap",
+        "_headers_cap",
+        "_chunk_gap",
+        "_chunk_headers",
+        "_chunked",
+        "_context",
+        "_drain_waiter",
+        "_good_host",
+        "_head_deadline_armed",
+        "_head_fed",
+        "_head_size",
+        "_headers",
+        "_idle_fed",
+        "_in_head",
+        "_messages_begun",
+        "_special",
+        "_unparsed",
+        "_url",
+        "app",
+        "closed",
+        "closing",
+        "conn_info",
+        "cycles",
+        "deadline",
+        "discarded",
+        "drain",
+        "loop",
+        "parser",
+        "parsing",
+        "read_paused",
+        "rejected",
+        "requests_started",
+        "settings",
+        "state",
+        "transport",
+        "write_deadline",
+        "write_paused",
+        "__weakref__",
     )
 
     def __init__(self, state: ServerState) -> None:
@@ -84,6 +121,7 @@ class HttpProtocol(asyncio.Protocol):
         self.deadline = Deadline(self.loop, self._on_read_timeout)
         self.write_deadline = Deadline(self.loop, self._on_write_timeout)
         from .cycle import _Drain
+
         self.drain = _Drain(self)
         self._reset_head()
 
@@ -104,18 +142,22 @@ class HttpProtocol(asyncio.Protocol):
         sock = transport.get_extra_info("sockname")
         client_ip, client_port = (peer[0], peer[1]) if isinstance(peer, tuple) else ("", 0)
         server_ip, server_port = (sock[0], sock[1]) if isinstance(sock, tuple) else ("", 0)
-        self.conn_info = ConnInfo(client_ip, client_port, server_ip, server_port,
-                                  transport.get_extra_info("sslcontext") is not None)
-        if state.stopping or (self.settings.max_connections
-                              and len(state.connections) > self.settings.max_connections):
+        self.conn_info = ConnInfo(
+            client_ip, client_port, server_ip, server_port, transport.get_extra_info("sslcontext") is not None
+        )
+        if state.stopping or (
+            self.settings.max_connections and len(state.connections) > self.settings.max_connections
+        ):
             self._reject_connection()
             return
         self.deadline.arm(self.settings.keep_alive_timeout)
 
     def _reject_connection(self) -> None:
         body = b"503 Service Unavailable\n"
-        self.write(b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: %d\r\n"
-                   b"connection: close\r\n\r\n%s" % (len(body), body))
+        self.write(
+            b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: %d\r\n"
+            b"connection: close\r\n\r\n%s" % (len(body), body)
+        )
         self.rejected = True
         self._linger()  # its request may be on the way: a reset would destroy the 503 before it is read
 
@@ -207,8 +249,9 @@ class HttpProtocol(asyncio.Protocol):
 
     def _on_write_timeout(self) -> None:
         if self.write_paused and self.transport is not None:
-            error_logger.info("Closing a connection whose client stopped reading for %ss",
-                              self.settings.write_timeout)
+            error_logger.info(
+                "Closing a connection whose client stopped reading for %ss", self.settings.write_timeout
+            )
             self.transport.abort()
 
     # -- reading and its flow control -----------------------------------------------------------------
@@ -226,14 +269,17 @@ class HttpProtocol(asyncio.Protocol):
 
     def _feed(self, data: bytes) -> None:
         parsing = self.parsing
-        if not self._in_head and ((parsing is None and not self.cycles and len(data) <= HEAD_STEP)
-                                  or (parsing is not None and len(data) <= FEED_SIZE and not self._blocked())):
+        if not self._in_head and (
+            (parsing is None and not self.cycles and len(data) <= HEAD_STEP)
+            or (parsing is not None and len(data) <= FEED_SIZE and not self._blocked())
+        ):
             # The common case: a whole small request (or body piece) in one read.
             begun = self._messages_begun
             if not self._parse(data):
                 return
-            if (((parsing is None and begun == self._messages_begun) or self._chunked)
-                    and self._check_fed(len(data), False, begun, parsing is None)):
+            if ((parsing is None and begun == self._messages_begun) or self._chunked) and self._check_fed(
+                len(data), False, begun, parsing is None
+            ):
                 return
             if self._in_head or self.parsing is not None:
                 self._arm_read_deadline()
@@ -248,7 +294,7 @@ class HttpProtocol(asyncio.Protocol):
         try:
             self.parser.feed_data(piece)
         except httptools.HttpParserUpgrade as exc:
-            self._upgrade(bytes(piece[exc.args[0]:]) + bytes(rest))
+            self._upgrade(bytes(piece[exc.args[0] :]) + bytes(rest))
         except NecktieException as exc:
             self._fail(exc)
         except httptools.HttpParserError as exc:
@@ -279,7 +325,7 @@ class HttpProtocol(asyncio.Protocol):
             # Outside a body, parse in small steps so that pipelined requests stop being taken at the
             # window's edge instead of at the end of a large read.
             step = FEED_SIZE if self.parsing is not None else HEAD_STEP
-            piece = view[offset:offset + step] if offset or size > step else data
+            piece = view[offset : offset + step] if offset or size > step else data
             offset += step
             in_head = self._in_head
             begun = self._messages_begun
@@ -410,8 +456,9 @@ class HttpProtocol(asyncio.Protocol):
         if authority is not None:
             headers = _with_host(headers, authority)
         keep_alive = self.settings.keep_alive and parser.should_keep_alive() and not self.state.stopping
-        request = Request(self.app, _METHODS.get(method) or method.decode("ascii"), target, version, headers,
-                          self.conn_info)
+        request = Request(
+            self.app, _METHODS.get(method) or method.decode("ascii"), target, version, headers, self.conn_info
+        )
         cycle = Cycle(self, request, keep_alive)
         max_requests = self.settings.keep_alive_max_requests
         self.requests_started += 1
@@ -436,8 +483,12 @@ class HttpProtocol(asyncio.Protocol):
                 route = self.app.match(request) if target != b"*" else _options(cycle)
                 cycle.limit = limit = self.app.body_limit(route)
                 # A stream route's handler may change its limit before reading: checked on its first get().
-                if (length is not None and limit is not None and length > limit
-                        and not (route and route.stream)):
+                if (
+                    length is not None
+                    and limit is not None
+                    and length > limit
+                    and not (route and route.stream)
+                ):
                     raise PayloadTooLarge(f"Request body of {length} bytes exceeds the limit of {limit}")
                 cycle.expect_continue = h1.check_expect(special.get(b"expect", []), version)
         except NecktieException as exc:
@@ -526,7 +577,8 @@ class HttpProtocol(asyncio.Protocol):
         # A task of its own, with a fresh copy of the connection's context: nothing a handler sets in its
         # context is seen by the next request on this connection.
         cycle.task = self.loop.create_task(
-            self.app.handle(cycle.request, cycle), context=self._context.copy()  # type: ignore[arg-type]
+            self.app.handle(cycle.request, cycle),
+            context=self._context.copy(),  # type: ignore[arg-type]
         )
 
     def response_done(self, cycle: Cycle, abort: bool = False) -> None:
@@ -638,6 +690,7 @@ class _Stop(NecktieException):
 def _first_read(cycle: Cycle, length: int | None) -> Any:
     """On a stream route's first ``get()``: refuse a declared length over the stream's limit (no 100 sent
     then), else send ``100 Continue`` if the client waits for it."""
+
     def check() -> None:
         stream = cycle.request.stream  # type: ignore[union-attr]
         limit = stream.max_size if stream is not None else None
@@ -646,14 +699,17 @@ def _first_read(cycle: Cycle, length: int | None) -> Any:
             raise PayloadTooLarge(f"Request body of {length} bytes exceeds the limit of {limit}")
         if cycle.expect_continue and not cycle.complete and cycle.stage is Stage.IDLE:
             cycle.protocol.write(h1.CONTINUE)
+
     return check
 
 
 def cycle_continue(cycle: Cycle) -> Any:
     """A callback that sends ``100 Continue`` for *cycle* unless its body is already here."""
+
     def send() -> None:
         if not cycle.complete and cycle.stage is Stage.IDLE:
             cycle.protocol.write(h1.CONTINUE)
+
     return send
 
 

@@ -32,16 +32,22 @@ class Watcher:
 
     def start(self, notify: Callable[[], None]) -> None:
         """Watch in a daemon thread, calling *notify* (from that thread) after each batch of changes."""
-        self._thread = threading.Thread(target=self._watch, args=(notify,), name="necktie-reload",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._watch, args=(notify,), name="necktie-reload", daemon=True
+        )
         self._thread.start()
 
     def _watch(self, notify: Callable[[], None]) -> None:
         watchfiles = self._watchfiles
         try:
-            for changes in watchfiles.watch(*self.dirs, watch_filter=watchfiles.PythonFilter(),
-                                            stop_event=self._stop, raise_interrupt=False, rust_timeout=1000,
-                                            yield_on_timeout=False):
+            for changes in watchfiles.watch(
+                *self.dirs,
+                watch_filter=watchfiles.PythonFilter(),
+                stop_event=self._stop,
+                raise_interrupt=False,
+                rust_timeout=1000,
+                yield_on_timeout=False,
+            ):
                 with self._lock:
                     self._changes.update(path for _, path in changes)
                 notify()

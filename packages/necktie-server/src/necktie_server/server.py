@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import uvloop
 from pydantic import ValidationError
-
 from pynecktie.config import describe_error
 
 from . import logs, tls
@@ -50,9 +49,18 @@ class ServerState:
 class Server:
     """A started server: ``await start()``, then ``await stop()`` for a graceful shutdown."""
 
-    def __init__(self, app: Necktie, host: str | None = "127.0.0.1", port: int = 8000, *,
-                 sock: socket.socket | None = None, ssl: _ssl.SSLContext | None = None,
-                 unix: str | None = None, backlog: int = 1024, access_log: bool | None = None) -> None:
+    def __init__(
+        self,
+        app: Necktie,
+        host: str | None = "127.0.0.1",
+        port: int = 8000,
+        *,
+        sock: socket.socket | None = None,
+        ssl: _ssl.SSLContext | None = None,
+        unix: str | None = None,
+        backlog: int = 1024,
+        access_log: bool | None = None,
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port
@@ -84,8 +92,12 @@ class Server:
         loop = asyncio.get_running_loop()
         app = self.app
         app.finalize()
-        self.state = state = ServerState(app, ServerSettings.from_config(app.config), loop,
-                                         access_log=access_logger() if self.access_log else None)
+        self.state = state = ServerState(
+            app,
+            ServerSettings.from_config(app.config),
+            loop,
+            access_log=access_logger() if self.access_log else None,
+        )
         await app.dispatch("before_server_start", loop)
 
         def factory() -> HttpProtocol:
@@ -102,8 +114,9 @@ class Server:
             return await loop.create_unix_server(factory, self.unix, ssl=self.ssl, backlog=self.backlog)
         if self.sock is not None:
             return await loop.create_server(factory, sock=self.sock, ssl=self.ssl, backlog=self.backlog)
-        return await loop.create_server(factory, self.host, self.port, ssl=self.ssl,
-                                        backlog=self.backlog, reuse_address=True)
+        return await loop.create_server(
+            factory, self.host, self.port, ssl=self.ssl, backlog=self.backlog, reuse_address=True
+        )
 
     async def stop(self) -> None:
         """Stop accepting, let in-flight requests finish within ``GRACEFUL_SHUTDOWN_TIMEOUT``, close the rest."""
@@ -152,12 +165,25 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def serve(app: Necktie, host: str | None = "127.0.0.1", port: int = 8000, *, unix: str | None = None,
-          sock: socket.socket | None = None, ssl: _ssl.SSLContext | None = None, tls_cert: str | None = None,
-          tls_key: str | None = None, workers: int | None = None, fast: bool = False,
-          access_log: bool | None = None, debug: bool | None = None, reload: bool = False,
-          reload_dirs: list[str] | None = None, backlog: int | None = None,
-          command: list[str] | None = None) -> None:
+def serve(
+    app: Necktie,
+    host: str | None = "127.0.0.1",
+    port: int = 8000,
+    *,
+    unix: str | None = None,
+    sock: socket.socket | None = None,
+    ssl: _ssl.SSLContext | None = None,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    workers: int | None = None,
+    fast: bool = False,
+    access_log: bool | None = None,
+    debug: bool | None = None,
+    reload: bool = False,
+    reload_dirs: list[str] | None = None,
+    backlog: int | None = None,
+    command: list[str] | None = None,
+) -> None:
     """Serve *app* until SIGINT or SIGTERM, then shut down gracefully and return.
 
     The options are those of the ``necktie`` command; unset ones come from ``app.config`` (``WORKERS``,
@@ -170,9 +196,15 @@ def serve(app: Necktie, host: str | None = "127.0.0.1", port: int = 8000, *, uni
         raise StartupError("give either workers or fast, not both")
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise StartupError(f"invalid port {port!r}: give a number from 0 to 65535")
-    _apply_options(app, DEBUG=True if reload and debug is None else debug,
-                   WORKERS=_cpu_count() if fast else workers, ACCESS_LOG=access_log, BACKLOG=backlog,
-                   TLS_CERT=tls_cert, TLS_KEY=tls_key)
+    _apply_options(
+        app,
+        DEBUG=True if reload and debug is None else debug,
+        WORKERS=_cpu_count() if fast else workers,
+        ACCESS_LOG=access_log,
+        BACKLOG=backlog,
+        TLS_CERT=tls_cert,
+        TLS_KEY=tls_key,
+    )
     config = app.config
     logs.configure(config.DEBUG)
     context = tls.resolve(ssl, config.TLS_CERT, config.TLS_KEY)
@@ -182,12 +214,14 @@ def serve(app: Necktie, host: str | None = "127.0.0.1", port: int = 8000, *, uni
     if spec is not None:
         _run_worker(app, spec, context, access)
     elif count == 1 and not reload:
-        listener = sock or (bind_unix(unix, backlog=config.BACKLOG) if unix
-                            else bind_tcp(host, port, backlog=config.BACKLOG))
+        listener = sock or (
+            bind_unix(unix, backlog=config.BACKLOG) if unix else bind_tcp(host, port, backlog=config.BACKLOG)
+        )
         _run_single(app, listener, context, access, host, unix if sock is None else None, owned=sock is None)
     else:
-        _run_supervisor(app, host, port, unix, sock, context, count, reload, reload_dirs,
-                        command or default_command())
+        _run_supervisor(
+            app, host, port, unix, sock, context, count, reload, reload_dirs, command or default_command()
+        )
 
 
 def _address(sock: socket.socket, host: str | None, unix: str | None, tls_on: bool) -> str:
@@ -204,8 +238,15 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop) -> asyncio.Event:
     return stop
 
 
-def _run_single(app: Necktie, sock: socket.socket, context: _ssl.SSLContext | None, access: bool,
-                host: str | None, unix: str | None, owned: bool) -> None:
+def _run_single(
+    app: Necktie,
+    sock: socket.socket,
+    context: _ssl.SSLContext | None,
+    access: bool,
+    host: str | None,
+    unix: str | None,
+    owned: bool,
+) -> None:
     server = Server(app, sock=sock, ssl=context, access_log=access, backlog=app.config.BACKLOG)
 
     async def main() -> None:
@@ -251,9 +292,18 @@ def _run_worker(app: Necktie, spec: WorkerSpec, context: _ssl.SSLContext | None,
     sock.close()
 
 
-def _run_supervisor(app: Necktie, host: str | None, port: int, unix: str | None, sock: socket.socket | None,
-                    context: _ssl.SSLContext | None, count: int, reload: bool, reload_dirs: list[str] | None,
-                    command: list[str]) -> None:
+def _run_supervisor(
+    app: Necktie,
+    host: str | None,
+    port: int,
+    unix: str | None,
+    sock: socket.socket | None,
+    context: _ssl.SSLContext | None,
+    count: int,
+    reload: bool,
+    reload_dirs: list[str] | None,
+    command: list[str],
+) -> None:
     from .reload import Watcher
 
     watcher = Watcher(reload_dirs or [os.getcwd()]) if reload else None
@@ -271,15 +321,21 @@ def _run_supervisor(app: Necktie, host: str | None, port: int, unix: str | None,
     events = ("main_process_start", "reload_process_start") if reload else ("main_process_start",)
     uvloop.run(_dispatch(app, events))
     supervisor = Supervisor(
-        command, count, shared_fd=shared_fd, host=host, port=reserved.getsockname()[1] if shared_fd is None
-        else 0, graceful_timeout=app.config.GRACEFUL_SHUTDOWN_TIMEOUT, watcher=watcher,
+        command,
+        count,
+        shared_fd=shared_fd,
+        host=host,
+        port=reserved.getsockname()[1] if shared_fd is None else 0,
+        graceful_timeout=app.config.GRACEFUL_SHUTDOWN_TIMEOUT,
+        watcher=watcher,
         on_ready=lambda: logger.info(banner(app, address, count, reload)),
     )
     try:
         failure = supervisor.run()
         logger.info("Stopped")
-        uvloop.run(_dispatch(app, ("reload_process_stop", "main_process_stop") if reload
-                             else ("main_process_stop",)))
+        uvloop.run(
+            _dispatch(app, ("reload_process_stop", "main_process_stop") if reload else ("main_process_stop",))
+        )
     finally:
         _close(reserved, unix)
     if failure:

@@ -31,8 +31,9 @@ def describe(host: str | None, port: int, unix: str | None, tls: bool = False) -
     return f"{scheme}://{shown}:{port}"
 
 
-def bind_tcp(host: str | None, port: int, *, backlog: int, listen: bool = True,
-             reuse_port: bool = False) -> socket.socket:
+def bind_tcp(
+    host: str | None, port: int, *, backlog: int, listen: bool = True, reuse_port: bool = False
+) -> socket.socket:
     """A socket bound to *host*:*port* (the first address *host* resolves to), listening unless told not to.
 
     With *reuse_port*, other sockets of this user may bind the same port with SO_REUSEPORT; a bound

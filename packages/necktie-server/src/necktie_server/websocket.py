@@ -18,6 +18,23 @@ from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pynecktie.errorpages import render_error
+from pynecktie.exceptions import BadRequest, ServiceUnavailable
+from pynecktie.request import Request
+from pynecktie.response import BaseHTTPResponse, HTTPResponse
+from pynecktie.websocket import (
+    ABNORMAL_CLOSURE,
+    GOING_AWAY,
+    INTERNAL_ERROR,
+    INVALID_DATA,
+    NORMAL_CLOSURE,
+    Message,
+    WebSocket,
+    WebSocketClosed,
+    endpoint_of,
+    select_subprotocol,
+    serve,
+)
 from websockets.datastructures import Headers as WsHeaders
 from websockets.exceptions import InvalidHeader
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
@@ -26,15 +43,6 @@ from websockets.http11 import Request as WsRequest
 from websockets.http11 import Response as WsResponse
 from websockets.protocol import State
 from websockets.server import ServerProtocol
-
-from pynecktie.errorpages import render_error
-from pynecktie.exceptions import BadRequest, ServiceUnavailable
-from pynecktie.request import Request
-from pynecktie.response import BaseHTTPResponse, HTTPResponse
-from pynecktie.websocket import (
-    ABNORMAL_CLOSURE, GOING_AWAY, INTERNAL_ERROR, INVALID_DATA, NORMAL_CLOSURE, Message, WebSocket,
-    WebSocketClosed, endpoint_of, select_subprotocol, serve,
-)
 
 from .cycle import Cycle, Stage
 
@@ -123,8 +131,11 @@ class ServerUpgrade:
         transport = http.transport
         assert transport is not None
         ws = self.ws = WebSocketConnection(
-            http, protocol, asyncio.current_task(),
-            ping_interval=config.WEBSOCKET_PING_INTERVAL, ping_timeout=config.WEBSOCKET_PING_TIMEOUT,
+            http,
+            protocol,
+            asyncio.current_task(),
+            ping_interval=config.WEBSOCKET_PING_INTERVAL,
+            ping_timeout=config.WEBSOCKET_PING_TIMEOUT,
             close_timeout=config.WEBSOCKET_CLOSE_TIMEOUT,
         )
         # The HTTP side is done with this connection: log the 101 and hand everything over.
@@ -146,8 +157,16 @@ class ServerUpgrade:
 class WebSocketConnection(WebSocket, asyncio.Protocol):
     """An open websocket: the transport's protocol after the handshake, and the ``ws`` a handler gets."""
 
-    def __init__(self, http: HttpProtocol, protocol: ServerProtocol, task: asyncio.Task[Any] | None, *,
-                 ping_interval: float, ping_timeout: float, close_timeout: float) -> None:
+    def __init__(
+        self,
+        http: HttpProtocol,
+        protocol: ServerProtocol,
+        task: asyncio.Task[Any] | None,
+        *,
+        ping_interval: float,
+        ping_timeout: float,
+        close_timeout: float,
+    ) -> None:
         self.protocol = protocol
         self.transport = http.transport
         self.loop = http.loop
@@ -425,8 +444,9 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         self._pong_handle = None
         if self.lost:
             return
-        error_logger.info("Closing a websocket whose client did not answer a ping within %ss",
-                          self.ping_timeout)
+        error_logger.info(
+            "Closing a websocket whose client did not answer a ping within %ss", self.ping_timeout
+        )
         self.protocol.fail(INTERNAL_ERROR, "keepalive ping timeout")
         self._flush()
         self._wake()
@@ -442,8 +462,9 @@ def _handshake(protocol: ServerProtocol, request: Request) -> WsRequest | None:
         headers = WsHeaders()
         for name, value in request.raw_headers:
             headers[name.decode("latin-1")] = value.decode("latin-1")
-        raw = WsRequest(request.target.decode("ascii"), headers, request.method,
-                        f"HTTP/{request.version}").serialize()
+        raw = WsRequest(
+            request.target.decode("ascii"), headers, request.method, f"HTTP/{request.version}"
+        ).serialize()
     except (ValueError, InvalidHeader):
         return None
     protocol.receive_data(raw)
@@ -457,8 +478,11 @@ def _handshake(protocol: ServerProtocol, request: Request) -> WsRequest | None:
 def _http_response(response: WsResponse) -> HTTPResponse:
     """The `websockets` package's refusal (400, 426...) as a Necktie response, framed by the HTTP cycle."""
     content_type = response.headers.get("Content-Type")
-    headers = [(k, v) for k, v in response.headers.raw_items()
-               if k.lower() not in ("date", "connection", "content-length", "content-type")]
+    headers = [
+        (k, v)
+        for k, v in response.headers.raw_items()
+        if k.lower() not in ("date", "connection", "content-length", "content-type")
+    ]
     return HTTPResponse(response.body, response.status_code, headers, content_type)
 
 

@@ -34,8 +34,8 @@ logger = logging.getLogger("necktie.root")
 error_logger = logging.getLogger("necktie.error")
 
 WORKER_ENV = "_NECKTIE_WORKER"  # not NECKTIE_*: those become app.config keys
-MAX_FAILED_STARTS = 3           # workers that die before serving, in a row, before the supervisor gives up
-KILL_GRACE = 5.0                # seconds past GRACEFUL_SHUTDOWN_TIMEOUT before a worker is killed
+MAX_FAILED_STARTS = 3  # workers that die before serving, in a row, before the supervisor gives up
+KILL_GRACE = 5.0  # seconds past GRACEFUL_SHUTDOWN_TIMEOUT before a worker is killed
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ class WorkerSpec:
     index: int
     parent: int
     ready_fd: int
-    fd: int | None = None       # an inherited listening socket shared by all workers
-    host: str | None = None     # otherwise bind host:port with SO_REUSEPORT
+    fd: int | None = None  # an inherited listening socket shared by all workers
+    host: str | None = None  # otherwise bind host:port with SO_REUSEPORT
     port: int = 0
 
     def dumps(self) -> str:
@@ -112,9 +112,18 @@ class Supervisor:
     worker with SO_REUSEPORT). ``on_ready`` is called once, when every worker first accepts connections.
     """
 
-    def __init__(self, command: list[str], count: int, *, shared_fd: int | None = None,
-                 host: str | None = None, port: int = 0, graceful_timeout: float = 15.0,
-                 watcher: Watcher | None = None, on_ready: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        count: int,
+        *,
+        shared_fd: int | None = None,
+        host: str | None = None,
+        port: int = 0,
+        graceful_timeout: float = 15.0,
+        watcher: Watcher | None = None,
+        on_ready: Callable[[], None] | None = None,
+    ) -> None:
         self.command = command
         self.count = count
         self.shared_fd = shared_fd
@@ -156,8 +165,11 @@ class Supervisor:
                     break
                 if self.watcher is not None and (changed := self.watcher.take_changes()):
                     self._reload(changed)
-                if not announced and len(self.workers) == self.count and all(
-                        w.ready for w in self.workers.values()):
+                if (
+                    not announced
+                    and len(self.workers) == self.count
+                    and all(w.ready for w in self.workers.values())
+                ):
                     announced = True
                     if self.on_ready is not None:
                         self.on_ready()
@@ -222,8 +234,14 @@ class Supervisor:
 
     # -- workers --------------------------------------------------------------------------------------
     def _spawn(self, index: int) -> None:
-        spec = WorkerSpec(index=index, parent=os.getpid(), ready_fd=self._ready_w, fd=self.shared_fd,
-                          host=self.host if self.shared_fd is None else None, port=self.port)
+        spec = WorkerSpec(
+            index=index,
+            parent=os.getpid(),
+            ready_fd=self._ready_w,
+            fd=self.shared_fd,
+            host=self.host if self.shared_fd is None else None,
+            port=self.port,
+        )
         fds = (self._ready_w,) if self.shared_fd is None else (self._ready_w, self.shared_fd)
         env = {**os.environ, WORKER_ENV: spec.dumps()}
         process = subprocess.Popen(self.command, env=env, pass_fds=fds)
@@ -236,19 +254,28 @@ class Supervisor:
                 continue
             del self.workers[index]
             if worker.ready:
-                error_logger.warning("Worker %s (pid %s) %s; starting a new one", index, worker.process.pid,
-                                     _exit_reason(code))
+                error_logger.warning(
+                    "Worker %s (pid %s) %s; starting a new one", index, worker.process.pid, _exit_reason(code)
+                )
                 self._spawn(index)
                 continue
             if self.watcher is not None:
-                error_logger.error("Worker %s (pid %s) %s before serving; waiting for a file change",
-                                   index, worker.process.pid, _exit_reason(code))
+                error_logger.error(
+                    "Worker %s (pid %s) %s before serving; waiting for a file change",
+                    index,
+                    worker.process.pid,
+                    _exit_reason(code),
+                )
                 continue
             self.failed_starts += 1
             if self.failed_starts >= MAX_FAILED_STARTS:
                 return f"workers keep failing to start (the last one {_exit_reason(code)})"
-            error_logger.warning("Worker %s (pid %s) %s before serving; trying again", index,
-                                 worker.process.pid, _exit_reason(code))
+            error_logger.warning(
+                "Worker %s (pid %s) %s before serving; trying again",
+                index,
+                worker.process.pid,
+                _exit_reason(code),
+            )
             self._spawn(index)
         return None
 
@@ -274,8 +301,11 @@ class Supervisor:
                 break
             if time.monotonic() > deadline or self.signals_seen > patience:
                 for worker in alive:
-                    error_logger.warning("Worker %s (pid %s) did not stop in time; killing it",
-                                         worker.index, worker.process.pid)
+                    error_logger.warning(
+                        "Worker %s (pid %s) did not stop in time; killing it",
+                        worker.index,
+                        worker.process.pid,
+                    )
                     _signal(worker.process, signal.SIGKILL)
                 for worker in alive:
                     worker.process.wait()

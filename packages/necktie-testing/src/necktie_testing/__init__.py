@@ -8,6 +8,14 @@ from .raw import Arrival, RawConnection, RawResponse
 from .transport import TestResponse
 
 __all__ = [
-    "Arrival", "AsyncDuplex", "AsyncTestClient", "Duplex", "LiveServer", "RawConnection", "RawResponse",
-    "TestClient", "TestResponse", "__version__",
+    "Arrival",
+    "AsyncDuplex",
+    "AsyncTestClient",
+    "Duplex",
+    "LiveServer",
+    "RawConnection",
+    "RawResponse",
+    "TestClient",
+    "TestResponse",
+    "__version__",
 ]

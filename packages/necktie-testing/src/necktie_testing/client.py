@@ -35,8 +35,11 @@ def _is_async_iterable(content: Any) -> bool:
 
 
 def _is_sync_iterable(content: Any) -> bool:
-    return (hasattr(content, "__iter__") and not _is_async_iterable(content)
-            and not isinstance(content, (bytes, bytearray, memoryview, str)))
+    return (
+        hasattr(content, "__iter__")
+        and not _is_async_iterable(content)
+        and not isinstance(content, (bytes, bytearray, memoryview, str))
+    )
 
 
 def _chunked(request: httpx.Request, stream: Any) -> httpx.Request:
@@ -50,8 +53,15 @@ def _chunked(request: httpx.Request, stream: Any) -> httpx.Request:
 class _ClientSetup:
     """What `TestClient` and `AsyncTestClient` check and keep from their common options."""
 
-    def _configure(self, app: Necktie, mode: Mode, server: LiveServer | None, base_url: str,
-                   log_level: int | None, kwargs: dict[str, Any]) -> str:
+    def _configure(
+        self,
+        app: Necktie,
+        mode: Mode,
+        server: LiveServer | None,
+        base_url: str,
+        log_level: int | None,
+        kwargs: dict[str, Any],
+    ) -> str:
         """Validate the options, keep them on the client, and return the base URL to use."""
         if mode not in ("live", "memory"):
             raise ValueError(f"mode must be 'live' or 'memory', not {mode!r}")
@@ -86,18 +96,32 @@ class TestClient(_ClientSetup, httpx.Client):
 
     __test__ = False
 
-    def __init__(self, app: Necktie, *, mode: Mode = "live", server: LiveServer | None = None,
-                 base_url: str = BASE_URL, timeout: Any = DEFAULT_TIMEOUT,
-                 raise_handler_exceptions: bool = False, log_level: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        app: Necktie,
+        *,
+        mode: Mode = "live",
+        server: LiveServer | None = None,
+        base_url: str = BASE_URL,
+        timeout: Any = DEFAULT_TIMEOUT,
+        raise_handler_exceptions: bool = False,
+        log_level: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         base_url = self._configure(app, mode, server, base_url, log_level, kwargs)
         self._portal: LoopThread | None = None
         self._memory: InProcessServer | None = None
         self._started = False
         self._stopped = False
-        self._async_transport = StreamingTransport(self._connect, self.capture,
-                                                   raise_handler_exceptions=raise_handler_exceptions)
-        super().__init__(base_url=base_url, timeout=timeout,
-                         transport=SyncStreamingTransport(self._call, self._async_transport), **kwargs)
+        self._async_transport = StreamingTransport(
+            self._connect, self.capture, raise_handler_exceptions=raise_handler_exceptions
+        )
+        super().__init__(
+            base_url=base_url,
+            timeout=timeout,
+            transport=SyncStreamingTransport(self._call, self._async_transport),
+            **kwargs,
+        )
 
     # -- lifetime -------------------------------------------------------------------------------------
     def start(self) -> TestClient:
@@ -193,15 +217,25 @@ class AsyncTestClient(_ClientSetup, httpx.AsyncClient):
 
     __test__ = False
 
-    def __init__(self, app: Necktie, *, mode: Mode = "live", server: LiveServer | None = None,
-                 base_url: str = BASE_URL, timeout: Any = DEFAULT_TIMEOUT,
-                 raise_handler_exceptions: bool = False, log_level: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        app: Necktie,
+        *,
+        mode: Mode = "live",
+        server: LiveServer | None = None,
+        base_url: str = BASE_URL,
+        timeout: Any = DEFAULT_TIMEOUT,
+        raise_handler_exceptions: bool = False,
+        log_level: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         base_url = self._configure(app, mode, server, base_url, log_level, kwargs)
         self._memory: InProcessServer | None = None
         self._started = False
         self._stopped = False
-        self._transport_impl = StreamingTransport(self._connect, self.capture, before=self.start,
-                                                  raise_handler_exceptions=raise_handler_exceptions)
+        self._transport_impl = StreamingTransport(
+            self._connect, self.capture, before=self.start, raise_handler_exceptions=raise_handler_exceptions
+        )
         super().__init__(base_url=base_url, timeout=timeout, transport=self._transport_impl, **kwargs)
 
     async def start(self) -> AsyncTestClient:

@@ -27,8 +27,13 @@ class Exchange:
         self._send_error: BaseException | None = None
         self.closed = False
 
-    async def start(self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]],
-                    body: AsyncIterator[bytes] | None) -> h11.Response:
+    async def start(
+        self,
+        method: bytes,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: AsyncIterator[bytes] | None,
+    ) -> h11.Response:
         """Send the head, start sending *body*, and wait for the response head."""
         try:
             await self._send(h11.Request(method=method, target=target, headers=headers))

@@ -26,8 +26,9 @@ PIPE_LIMIT = 1 << 16  # what the client may have in flight towards the protocol,
 class MemoryTransport(asyncio.Transport):
     """The server's side of an in-memory connection (the transport `HttpProtocol` is given)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, protocol: HttpProtocol,
-                 peer: tuple[str, int]) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, protocol: HttpProtocol, peer: tuple[str, int]
+    ) -> None:
         super().__init__()
         self.loop = loop
         self.protocol = protocol
@@ -49,8 +50,8 @@ class MemoryTransport(asyncio.Transport):
         self._send_waiter: asyncio.Future[None] | None = None
         self._delivering = False
         # ends
-        self._closing = False      # the server closed (the client reads what is left, then EOF)
-        self._reset = False        # the server aborted: the client sees a reset
+        self._closing = False  # the server closed (the client reads what is left, then EOF)
+        self._reset = False  # the server aborted: the client sees a reset
         self._client_gone = False  # the client closed or aborted
         self._lost = False
 

@@ -33,7 +33,10 @@ def _scope_of(request: pytest.FixtureRequest, name: str) -> str:
 
 def _add_finalizer(request: pytest.FixtureRequest, scope: str, fn: Callable[[], Any]) -> None:
     kinds: dict[str, type[pytest.Item] | type[pytest.Collector] | None] = {
-        "class": pytest.Class, "module": pytest.Module, "package": pytest.Package, "session": None,
+        "class": pytest.Class,
+        "module": pytest.Module,
+        "package": pytest.Package,
+        "session": None,
     }
     if scope == "function" or scope not in kinds:
         request.addfinalizer(fn)
@@ -46,8 +49,9 @@ def _add_finalizer(request: pytest.FixtureRequest, scope: str, fn: Callable[[], 
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:  # noqa: D103
-    parser.addini("necktie_mode", "how necktie_client serves the app: live (a real server) or memory",
-                  default="live")
+    parser.addini(
+        "necktie_mode", "how necktie_client serves the app: live (a real server) or memory", default="live"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:  # noqa: D103

@@ -149,8 +149,9 @@ class RawConnection:
         assert head is not None
         trailing = getattr(conn, "trailing_data", (b"", False))[0]
         self._parsed = fed - len(trailing)
-        return RawResponse(head.status_code, list(head.headers), b"".join(body), head.http_version,
-                           informational)
+        return RawResponse(
+            head.status_code, list(head.headers), b"".join(body), head.http_version, informational
+        )
 
     # -- ending ---------------------------------------------------------------------------------------
     def shutdown_write(self) -> None:

@@ -136,9 +136,13 @@ class ResponseBody(httpx.AsyncByteStream):
 class StreamingTransport(httpx.AsyncBaseTransport):
     """An async httpx transport: one connection per exchange, from *connect*, on the running loop."""
 
-    def __init__(self, connect: Connector, capture: LogCapture | None = None,
-                 before: Callable[[], Awaitable[None]] | None = None,
-                 raise_handler_exceptions: bool = False) -> None:
+    def __init__(
+        self,
+        connect: Connector,
+        capture: LogCapture | None = None,
+        before: Callable[[], Awaitable[None]] | None = None,
+        raise_handler_exceptions: bool = False,
+    ) -> None:
         self.connect = connect
         self.capture = capture
         self.before = before
@@ -158,11 +162,14 @@ class StreamingTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(f"could not connect to the server: {exc!r}", request=request) from exc
         log = ExchangeLog(self.capture, stream.local_port)  # type: ignore[attr-defined]
         exchange = Exchange(stream, timeouts.get("read"))
-        head = await exchange.start(request.method.encode("ascii"), request.url.raw_path,
-                                    list(request.headers.raw), body)
+        head = await exchange.start(
+            request.method.encode("ascii"), request.url.raw_path, list(request.headers.raw), body
+        )
         body = ResponseBody(exchange, log, self.raise_handler_exceptions)
         response = TestResponse(
-            head.status_code, headers=head.headers, stream=body,
+            head.status_code,
+            headers=head.headers,
+            stream=body,
             extensions={"http_version": b"HTTP/" + head.http_version, "reason_phrase": head.reason},
             exchange_log=log,
         )
