@@ -5,7 +5,6 @@ Needs a running PostgreSQL with a database named ``test`` that the current user 
 """
 
 import asyncpg
-
 from pynecktie import Necktie
 from pynecktie.response import stream
 

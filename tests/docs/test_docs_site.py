@@ -1,4 +1,5 @@
-"""The documentation site: it builds strictly, and every Python block on every page is code that a test runs."""
+"""The documentation site: it builds strictly, and every Python block on every page is code that a test
+runs."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 # Where tested code lives: the examples the tests serve, and the packages' own test suites.
-SOURCES = [*ROOT.glob("examples/**/*.py"), *ROOT.glob("tests/**/*.py"), *ROOT.glob("packages/*/tests/**/*.py")]
+SOURCES = [
+    *ROOT.glob("examples/**/*.py"),
+    *ROOT.glob("tests/**/*.py"),
+    *ROOT.glob("packages/*/tests/**/*.py"),
+]
 
 
 # Pages whose blocks are not yet all quoted from tested files. strict: the mark fails once a page is fixed,
@@ -31,7 +36,9 @@ def test_every_python_block_is_tested_code(page):
     sources = [p.read_text() for p in SOURCES]
     for block in blocks:
         block = textwrap.dedent(block).strip()
-        assert any(block in source for source in sources), f"{page.name}: this block is in no tested file:\n{block}"
+        assert any(block in source for source in sources), (
+            f"{page.name}: this block is in no tested file:\n{block}"
+        )
 
 
 def test_the_site_builds_strictly(tmp_path):

@@ -1,4 +1,5 @@
-"""docs/streaming.md: every block is code from examples/, and the examples behind it behave as the page says."""
+"""docs/streaming.md: every block is code from examples/, and the examples behind it behave as the page
+says."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from necktie_testing import TestClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +74,7 @@ def _postgres_ready() -> str | None:
 
     try:
         asyncio.run(probe())
-    except Exception as exc:  # noqa: BLE001 - any failure means: no usable server here
+    except Exception as exc:  # any failure means: no usable server here
         return f"no PostgreSQL database 'test' for this user ({exc}); scripts/services sets one up"
     return None
 

@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from necktie_testing import LiveServer
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
-
-from necktie_testing import LiveServer
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "websocket_feed.py"
 

@@ -1,4 +1,5 @@
-"""A handler is plain asyncio code: its own task, its own context, timeouts that work — whatever the fast path does."""
+"""A handler is plain asyncio code: its own task, its own context, timeouts that work — whatever the fast
+path does."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import contextvars
 
 import orjson
 import pytest
-
 from necktie_testing import TestClient
 from pynecktie import Necktie
 from pynecktie.response import json, stream
@@ -55,7 +55,8 @@ def make_app() -> Necktie:
             await asyncio.wait_for(asyncio.sleep(30), 0.05)
         except TimeoutError:
             waited = True
-        return json({"timeout": timed_out, "wait_for": waited, "cancelling": asyncio.current_task().cancelling()})
+        cancelling = asyncio.current_task().cancelling()
+        return json({"timeout": timed_out, "wait_for": waited, "cancelling": cancelling})
 
     @app.get("/streamed-task")
     async def streamed_task(request):

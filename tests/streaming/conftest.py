@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters"))
 
-from adapter_carriers import CARRIERS, EXAMPLES, serving  # noqa: E402
+from adapter_carriers import CARRIERS, EXAMPLES, serving
 
 HERE = Path(__file__).resolve().parent
 

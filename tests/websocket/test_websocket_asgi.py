@@ -10,11 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
-
 from pynecktie import Blueprint, Necktie
 from pynecktie.response import text
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 
 def build_app() -> Necktie:

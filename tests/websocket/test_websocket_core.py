@@ -6,12 +6,16 @@ import asyncio
 import logging
 
 import pytest
-
 from pynecktie import Blueprint, Necktie
 from pynecktie.request import Request
 from pynecktie.response import text
 from pynecktie.websocket import (
-    UpgradeRequired, WebSocket, WebSocketClosed, WebSocketEndpoint, select_subprotocol, serve,
+    UpgradeRequired,
+    WebSocket,
+    WebSocketClosed,
+    WebSocketEndpoint,
+    select_subprotocol,
+    serve,
 )
 
 

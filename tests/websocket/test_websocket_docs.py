@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
-
 from necktie_testing import LiveServer
 from pynecktie.response import text
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 SECRET = "s3cret"
 

@@ -1,4 +1,5 @@
-"""The app the wire and protocol cases are served by: echo routes that record each call, and a streaming route."""
+"""The app the wire and protocol cases are served by: echo routes that record each call, and a streaming
+route."""
 
 from __future__ import annotations
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 CRLF = b"\r\n"
 
 
-def G(x: bytes) -> bytes:  # noqa: N802 - the catalogue's notation
+def G(x: bytes) -> bytes:
     return b"GET / HTTP/1.1\r\nHost: a\r\n" + x
 
 
-def P(x: bytes, path: bytes = b"/") -> bytes:  # noqa: N802
+def P(x: bytes, path: bytes = b"/") -> bytes:
     return b"POST " + path + b" HTTP/1.1\r\nHost: a\r\n" + x
 
 

@@ -31,17 +31,17 @@ class FakeClock:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._loop, name)
 
-    def time(self) -> float:  # noqa: D102
+    def time(self) -> float:
         return self.now
 
     def call_at(self, when: float, callback: Callable[..., Any], *args: Any,
-                context: Any = None) -> asyncio.TimerHandle:  # noqa: D102
+                context: Any = None) -> asyncio.TimerHandle:
         handle = asyncio.TimerHandle(when, callback, args, self._loop, context=context)
         heapq.heappush(self._timers, (when, next(self._seq), handle))
         return handle
 
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any,
-                   context: Any = None) -> asyncio.TimerHandle:  # noqa: D102
+                   context: Any = None) -> asyncio.TimerHandle:
         return self.call_at(self.now + delay, callback, *args, context=context)
 
     @property
@@ -74,31 +74,31 @@ class MockTransport(asyncio.Transport):
         self.eof_written = False
         self.pauses = 0
 
-    def get_extra_info(self, name: str, default: Any = None) -> Any:  # noqa: D102
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8000)}.get(name, default)
 
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:  # noqa: D102
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         pass
 
-    def get_write_buffer_size(self) -> int:  # noqa: D102
+    def get_write_buffer_size(self) -> int:
         return 0
 
-    def write(self, data: bytes | bytearray | memoryview) -> None:  # noqa: D102
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         assert not self.closed, "write after close"
         assert not self.eof_written, "write after EOF"
         self.data += data
 
-    def writelines(self, parts: Any) -> None:  # noqa: D102
+    def writelines(self, parts: Any) -> None:
         for part in parts:
             self.write(part)
 
-    def can_write_eof(self) -> bool:  # noqa: D102
+    def can_write_eof(self) -> bool:
         return True
 
-    def write_eof(self) -> None:  # noqa: D102
+    def write_eof(self) -> None:
         self.eof_written = True
 
-    def is_closing(self) -> bool:  # noqa: D102
+    def is_closing(self) -> bool:
         return self.closed
 
     def _lose(self) -> None:
@@ -106,27 +106,28 @@ class MockTransport(asyncio.Transport):
             self.closed = True
             self._loop.call_soon(self.protocol.connection_lost, None)  # type: ignore[union-attr]
 
-    def close(self) -> None:  # noqa: D102
+    def close(self) -> None:
         self._lose()
 
-    def abort(self) -> None:  # noqa: D102
+    def abort(self) -> None:
         self.aborted = True
         self._lose()
 
-    def pause_reading(self) -> None:  # noqa: D102
+    def pause_reading(self) -> None:
         if self.reading:
             self.pauses += 1
         self.reading = False
 
-    def resume_reading(self) -> None:  # noqa: D102
+    def resume_reading(self) -> None:
         self.reading = True
 
-    def is_reading(self) -> bool:  # noqa: D102
+    def is_reading(self) -> bool:
         return self.reading
 
 
 class Conn:
-    """One connection of *app* over a mock transport; ``feed`` bytes, ``settle`` the loop, read ``answers``."""
+    """One connection of *app* over a mock transport: ``feed`` bytes, ``settle`` the loop, read
+    ``answers``."""
 
     def __init__(self, app: Necktie) -> None:
         loop = asyncio.get_running_loop()

@@ -32,8 +32,9 @@ class ServerProcess:
 
     def __enter__(self) -> ServerProcess:
         self.log = tempfile.TemporaryFile("w+")
-        self.proc = subprocess.Popen([sys.executable, "-W", "always::ResourceWarning", str(APP)], env=self.env, stdout=subprocess.PIPE,
-                                     stderr=self.log, text=True)
+        command = [sys.executable, "-W", "always::ResourceWarning", str(APP)]
+        self.proc = subprocess.Popen(command, env=self.env, stdout=subprocess.PIPE, stderr=self.log,
+                                     text=True)
         line = self.proc.stdout.readline()  # type: ignore[union-attr]
         if not line.startswith("PORT "):
             self.proc.kill()
@@ -49,7 +50,8 @@ class ServerProcess:
         self.log.close()
 
     def assert_clean_log(self) -> None:
-        """Nothing went wrong inside the server: no traceback, leaked task, unawaited coroutine or open resource."""
+        """Nothing went wrong inside the server: no traceback, leaked task, unawaited coroutine or open
+        resource."""
         log = self.stderr()
         for sign in ("Traceback", "Task was destroyed", "Exception in callback", "never awaited",
                      "ResourceWarning", "Unhandled error"):

@@ -165,7 +165,8 @@ def read_answers(sock: socket.socket, count: int, methods: list[str] | None = No
 
 def exchange(port: int, raw: bytes, mode: str | int = "whole", methods: list[str] | None = None,
              timeout: float = 10.0) -> tuple[list[Answer], bytes, bool]:
-    """Send *raw*, then half-close and read to the end: every response, leftover bytes, and whether EOF came."""
+    """Send *raw*, then half-close and read to the end: every response, the leftover bytes, and whether EOF
+    came."""
     with connect(port, timeout) as sock:
         send(sock, raw, mode)
         data, closed = read_until_closed(sock, timeout)

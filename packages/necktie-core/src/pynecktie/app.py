@@ -81,7 +81,7 @@ class Necktie(Registry):
             prefix = spec.version_prefix.rstrip("/")
             uri = f"{prefix}{version}{uri}" if prefix.endswith("v") else f"{prefix}/{version}{uri}"
         strict = spec.strict_slashes if spec.strict_slashes is not None else self.strict_slashes
-        base_name = spec.name or getattr(spec.handler, "__name__", "handler")
+        base_name = spec.name if spec.name else str(getattr(spec.handler, "__name__", "handler"))
         hosts = spec.host if isinstance(spec.host, (list, tuple, set, frozenset)) else [spec.host]
         for host in hosts:
             name = base_name
@@ -146,7 +146,7 @@ class Necktie(Registry):
                 self._register_listener(event, fn)
 
     def url_for(self, name: str, **params: Any) -> str:
-        """The path of the route called *name* (``handler`` or ``blueprint.handler``) with *params* filled in."""
+        """The path of the route called *name* (``handler`` or ``blueprint.handler``), *params* filled in."""
         if params.get("_external") and "_server" not in params and self.config.SERVER_NAME:
             params["_server"] = self.config.SERVER_NAME
         return self.router.url_for(name, **params)
@@ -229,6 +229,7 @@ class Necktie(Registry):
         try:
             response = await self._respond(request, route)
         except asyncio.CancelledError:
+            # (watchdog and task are set together; the ignores say so where mypy cannot see it)
             if task is None or not watchdog.expired(task) or task.uncancel():  # type: ignore[union-attr]
                 sink.abort()  # the client went away, or someone else cancelled us: no answer is coming
                 raise
@@ -237,7 +238,7 @@ class Necktie(Registry):
             response = await self._error_response(request, exc)
         finally:
             if task is not None:
-                watchdog.unwatch(task)  # type: ignore[union-attr, arg-type]
+                watchdog.unwatch(task)  # type: ignore[union-attr]  # set with task
         response_mw = self._app_chains[1] if route is None else route.response_middleware
         if response_mw:
             response = await self._run_response_middleware(request, response, response_mw)
@@ -348,6 +349,7 @@ class Necktie(Registry):
             await response.streaming_fn(response)
         except asyncio.CancelledError:
             sink.abort()
+            # (watchdog and task are set together; the ignores say so where mypy cannot see it)
             if task is not None and watchdog.expired(task) and task.uncancel() == 0:  # type: ignore[union-attr]
                 error_logger.info(
                     "Cut the stream of %r at RESPONSE_TIMEOUT", request.target.decode("latin-1")
@@ -367,7 +369,7 @@ class Necktie(Registry):
         finally:
             response._sink = None
             if task is not None:
-                watchdog.unwatch(task)  # type: ignore[union-attr]
+                watchdog.unwatch(task)  # type: ignore[union-attr]  # set with task
         await sink.end()
 
     async def _send_file(self, request: Request, response: FileResponse, sink: ResponseSink) -> None:

@@ -32,7 +32,7 @@ class NecktieException(Exception):
         super().__init__(message)
 
     def to_response(self) -> Any:
-        """A response of this error's own (e.g. JSON details) for the default error page; None for the usual one."""
+        """A response of this error's own (e.g. JSON details) instead of the default error page, or None."""
         return None
 
 

@@ -42,7 +42,9 @@ def _elements(values: list[str]) -> list[dict[str, str]]:
 
 
 def _split_outside_quotes(value: str, sep: str) -> list[str]:
-    parts, current, quoted, escaped = [], [], False, False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
     for ch in value:
         if escaped:
             escaped = False

@@ -64,15 +64,20 @@ class Headers(MutableMapping[str, str]):
         raise KeyError(name)
 
     def __setitem__(self, name: str, value: str) -> None:
-        self.__delitem__(name, missing_ok=True)
+        self._remove(name)
         self._items.append((name, str(value)))
 
-    def __delitem__(self, name: str, missing_ok: bool = False) -> None:
+    def __delitem__(self, name: str) -> None:
+        if not self._remove(name):
+            raise KeyError(name)
+
+    def _remove(self, name: str) -> bool:
+        """Drop every value of *name*; whether there was one."""
         lname = name.lower()
         kept = [(k, v) for k, v in self._items if k.lower() != lname]
-        if len(kept) == len(self._items) and not missing_ok:
-            raise KeyError(name)
+        found = len(kept) != len(self._items)
         self._items = kept
+        return found
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):

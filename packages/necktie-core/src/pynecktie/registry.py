@@ -38,7 +38,7 @@ class RouteSpec:
     handler: Callable[..., Any]
     uri: str
     methods: frozenset[str]
-    host: str | None = None
+    host: str | list[str] | None = None
     strict_slashes: bool | None = None
     stream: bool = False
     version: int | str | None = None

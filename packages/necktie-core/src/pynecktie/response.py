@@ -1,8 +1,9 @@
 """Response types and the helpers that build them.
 
-`text`, `json`, `html`, `raw`, `empty`, `redirect` build an `HTTPResponse`; `stream` a `StreamingHTTPResponse`;
-`file` and `file_stream` a `FileResponse`, which only describes a file: the pipeline checks it against the
-request (conditional and range headers) and the carrier sends it (with the kernel's ``sendfile`` where it can).
+`text`, `json`, `html`, `raw`, `empty`, `redirect` build an `HTTPResponse`; `stream` a
+`StreamingHTTPResponse`; `file` and `file_stream` a `FileResponse`, which only describes a file: the pipeline
+checks it against the request (conditional and range headers) and the carrier sends it (with the kernel's
+``sendfile`` where it can).
 """
 
 from __future__ import annotations
@@ -334,7 +335,8 @@ def file(
 ) -> FileResponse:
     """A file response: MIME type guessed from the name unless *mime_type*; *filename* makes it a download.
 
-    Ranges, ``ETag``/``Last-Modified`` validators and 304 answers are handled for you; a missing file is a 404.
+    Ranges, ``ETag``/``Last-Modified`` validators and 304 answers are handled for you; a missing file is a
+    404.
     """
     return FileResponse(
         location,

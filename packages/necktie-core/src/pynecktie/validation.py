@@ -33,7 +33,8 @@ _SEQUENCES = (list, tuple, set, frozenset)
 
 def error_list(exc: ValidationError) -> list[dict[str, Any]]:
     """pydantic's errors for *exc* as JSON-safe values (without documentation URLs)."""
-    return _json.loads(exc.json(include_url=False))
+    errors: list[dict[str, Any]] = _json.loads(exc.json(include_url=False))
+    return errors
 
 
 class ValidationFailed(UnprocessableEntity):

@@ -71,6 +71,7 @@ class CompositionView:
             self.method_handlers[method] = (handler, stream)
 
     def __call__(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call the handler registered for the request's method (GET's for HEAD); 405 for any other."""
         entry = self.method_handlers.get(request.method)
         if entry is None and request.method == "HEAD":
             entry = self.method_handlers.get("GET")

@@ -12,12 +12,12 @@ import asyncio
 from collections.abc import Callable
 
 try:  # Python 3.12+: current_task in C
-    from _asyncio import current_task as _c_current_task  # type: ignore[attr-defined]
+    from _asyncio import current_task as _c_current_task  # type: ignore[attr-defined]  # 3.11's stub lacks it
 except ImportError:  # pragma: no cover - depends on the Python version
     _c_current_task = None
 
 try:  # Python 3.11: asyncio's own registry of running tasks, shared with its C accelerator
-    from asyncio.tasks import _current_tasks
+    from asyncio.tasks import _current_tasks  # type: ignore[attr-defined]  # private: typeshed leaves it out
 except ImportError:  # pragma: no cover
     _current_tasks = None
 
@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover
 def _current_task_getter() -> Callable[[asyncio.AbstractEventLoop], asyncio.Task[object] | None]:
     """The cheapest exact ``asyncio.current_task(loop)`` this Python offers."""
     if _c_current_task is not None:
-        return _c_current_task  # type: ignore[no-any-return]
+        return _c_current_task  # type: ignore[no-any-return]  # untyped where the stub lacks it
     if isinstance(_current_tasks, dict):
         return _current_tasks.get
     return asyncio.current_task

@@ -167,6 +167,7 @@ class WebSocketEndpoint:
         functools.update_wrapper(self, handler)
 
     def __call__(self, request: Request, **params: Any) -> Any:
+        """Reached only by a request that was not an upgrade: 426 Upgrade Required."""
         raise UpgradeRequired()
 
 

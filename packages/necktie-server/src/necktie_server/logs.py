@@ -35,7 +35,8 @@ class Formatter(logging.Formatter):
         )
         self.color = color
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - the stdlib's name
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """The line as the stdlib formats it, the level and time coloured when asked."""
         if not self.color:
             return super().formatMessage(record)
         plain = record.levelname

@@ -254,7 +254,8 @@ def _ip_through_proxy(ports: dict[str, int], forged: str | None = None) -> str:
 
 
 def test_client_address_comes_from_x_forwarded_for_only_when_proxies_are_trusted(proxied) -> None:
-    """``request.ip`` is the client nginx reports only when proxies are trusted; ``peer_ip`` is always nginx."""
+    """``request.ip`` is the client nginx reports only when proxies are trusted; ``peer_ip`` is always
+    nginx."""
     server, ports = proxied
     if "::1" not in ports:
         pytest.skip("no IPv6 loopback: the client and nginx need different addresses to tell them apart")

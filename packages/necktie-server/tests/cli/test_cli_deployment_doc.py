@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import httpx
-
 from cli_support import Running
 from pynecktie.config import Config
 

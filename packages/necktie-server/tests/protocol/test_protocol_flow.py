@@ -93,7 +93,8 @@ async def test_upload_pauses_reading_when_the_buffer_is_full_and_resumes_when_dr
 
 
 async def test_many_pipelined_requests_are_parsed_a_window_at_a_time_and_all_answered_in_order():
-    """Catalogue 37: 1,000 pipelined GETs → reading pauses, at most a window is parsed, all answered in order."""
+    """Catalogue 37: 1,000 pipelined GETs → reading pauses, at most a window is parsed, all answered in
+    order."""
     app, state = make_app()
     conn = Conn(app)
     conn.feed(b"".join(b"GET /n/%d HTTP/1.1\r\nHost: a\r\n\r\n" % i for i in range(1000)))

@@ -97,7 +97,8 @@ def test_a_slow_reader_is_aborted_at_the_write_timeout(server):
 
 
 def test_pipelined_flood_behind_a_stalled_stream_is_not_read_into_memory(server):
-    """Catalogue 37: requests behind a streaming one wait; the server stops reading instead of queueing them."""
+    """Catalogue 37: requests behind a streaming one wait; the server stops reading instead of queueing
+    them."""
     before = server.rss()
     sock = connect(server.port, timeout=30)
     sock.sendall(b"GET /download?n=%d HTTP/1.1\r\nHost: a\r\n\r\n" % (1 << 30))
@@ -174,7 +175,9 @@ def test_disconnect_mid_upload_releases_the_handler(server, how):
     else:
         sock.shutdown(socket.SHUT_WR)
     sock.close()
-    stats = server.wait_stats(lambda s: s["upload_finally"] > base["upload_finally"] and s["tasks"] <= base["tasks"])
+    stats = server.wait_stats(
+        lambda s: s["upload_finally"] > base["upload_finally"] and s["tasks"] <= base["tasks"]
+    )
     assert stats["upload_finally"] == base["upload_finally"] + 1
     assert stats["tasks"] <= base["tasks"]
     assert stats["fds"] <= base["fds"]

@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from necktie_testing import LiveServer
 from nt_app import make_app
 from nt_cases import CASES, NEXT, SMALL, Expect, is_http10
 from nt_rawhttp import Answer, connect, parse_all, read_answers, read_until_closed, send
-
-from necktie_testing import LiveServer
 
 
 class AsyncioLiveServer(LiveServer):
@@ -54,8 +53,9 @@ def run_case(live: LiveServer, raw: bytes, expect: Expect, mode: str | int) -> N
             assert follow[0].headers["x-path"] == "/next"
     assert tuple(a.status for a in answers) == expect.statuses
     if expect.close and answers:
-        assert answers[-1].closes or answers[-1].headers.get("connection") is None and not answers[-1].complete \
-            or is_http10(raw), "the last response must say Connection: close"
+        last = answers[-1]
+        unframed = last.headers.get("connection") is None and not last.complete
+        assert last.closes or unframed or is_http10(raw), "the last response must say Connection: close"
     for answer, body in zip(answers, expect.bodies, strict=False):
         if body is not None:
             assert answer.body == body

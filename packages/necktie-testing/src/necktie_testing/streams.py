@@ -52,10 +52,10 @@ class _Receiver(asyncio.Protocol):
         self._data_waiter: asyncio.Future[None] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # noqa: D102
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
-    def data_received(self, data: bytes) -> None:  # noqa: D102
+    def data_received(self, data: bytes) -> None:
         self.chunks.append(data)
         self.size += len(data)
         _wake(self._data_waiter)
@@ -63,22 +63,22 @@ class _Receiver(asyncio.Protocol):
             self.read_paused = True
             self.transport.pause_reading()
 
-    def eof_received(self) -> bool:  # noqa: D102
+    def eof_received(self) -> bool:
         self.eof = True
         _wake(self._data_waiter)
         return True  # keep the sending half open: a server may read the rest of a body after answering
 
-    def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
+    def connection_lost(self, exc: Exception | None) -> None:
         self.eof = True
         if exc is not None:
             self.error = exc
         _wake(self._data_waiter)
         _wake(self._drain_waiter)
 
-    def pause_writing(self) -> None:  # noqa: D102
+    def pause_writing(self) -> None:
         self.write_paused = True
 
-    def resume_writing(self) -> None:  # noqa: D102
+    def resume_writing(self) -> None:
         self.write_paused = False
         _wake(self._drain_waiter)
 

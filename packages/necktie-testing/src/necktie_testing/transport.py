@@ -140,7 +140,7 @@ class StreamingTransport(httpx.AsyncBaseTransport):
         self,
         connect: Connector,
         capture: LogCapture | None = None,
-        before: Callable[[], Awaitable[None]] | None = None,
+        before: Callable[[], Awaitable[object]] | None = None,
         raise_handler_exceptions: bool = False,
     ) -> None:
         self.connect = connect
