@@ -63,12 +63,24 @@ def test_each_package_builds_a_wheel_on_its_own(package, tmp_path):
     requires = [
         line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")
     ]
+    import_name = {"necktie-core": "pynecktie"}.get(package, package.replace("-", "_"))
+    assert f"{import_name}/py.typed" in names  # PEP 561: type checkers use the package's own hints
+    (license_file,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+    with zipfile.ZipFile(wheel) as zf:
+        assert zf.read(license_file) == (ROOT / "LICENSE").read_bytes()
+    assert "License-Expression: MIT" in metadata
     if package == "necktie-core":
         assert not any(r.startswith(("httptools", "uvloop", "necktie-server")) for r in requires), requires
         assert any(n.startswith("pynecktie/") for n in names)
     else:
         import pynecktie
         assert f"necktie-core=={pynecktie.__version__}" in requires
+
+
+@pytest.mark.parametrize("package", ["necktie-core", "necktie-server", "necktie-testing"])
+def test_each_package_carries_the_repository_license(package):
+    # hatch takes license files from the package's own directory only, so each holds a copy.
+    assert (ROOT / "packages" / package / "LICENSE").read_bytes() == (ROOT / "LICENSE").read_bytes()
 
 
 def test_run_without_the_server_says_what_to_install(tmp_path):
