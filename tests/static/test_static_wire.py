@@ -58,3 +58,31 @@ def test_served_file_bytes_and_range(server):
     assert whole.status == 200 and whole.body == data
     part = get(server, b"/static/big.bin", b"Range: bytes=-300\r\n")
     assert part.status == 206 and part.body == data[-300:]
+
+
+@pytest.mark.parametrize(("range_value", "status", "content_range"), [
+    # a start past the end is 416, however many digits it has (int() refuses more than 4300)
+    (b"bytes=99999999999999999999999-", 416, "bytes */1048576"),
+    (b"bytes=" + b"9" * 5000 + b"-", 416, "bytes */1048576"),
+    (b"bytes=1048576-", 416, "bytes */1048576"),
+    # a huge end is the end of the file
+    (b"bytes=1048570-99999999999999999999999", 206, "bytes 1048570-1048575/1048576"),
+    (b"bytes=1048570-" + b"9" * 5000, 206, "bytes 1048570-1048575/1048576"),
+    # a huge suffix is the whole file, as a part
+    (b"bytes=-99999999999999999999999", 206, "bytes 0-1048575/1048576"),
+    (b"bytes=00000000000000000000000000001-2", 206, "bytes 1-2/1048576"),
+    # several ranges, none inside the file: 416; some inside: the whole file, once
+    (b"bytes=" + b",".join([b"99999999999999999999999-"] * 300), 416, "bytes */1048576"),
+    (b"bytes=" + b",".join([b"0-0"] * 1000), 200, None),
+    (b"bytes=0-1, 5-6, 99999999999999999999999-", 200, None),
+])
+def test_hostile_ranges(server, range_value, status, content_range):
+    response = get(server, b"/static/big.bin", b"Range: " + range_value + b"\r\n")
+    assert response.status == status, range_value[:60]
+    assert response.header("content-range") == content_range
+    data = bytes(range(256)) * 4096
+    if status == 200:
+        assert response.body == data
+    elif status == 206:
+        first, last = content_range.split(" ")[1].split("/")[0].split("-")
+        assert response.body == data[int(first) : int(last) + 1]

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from .request import Request
     from .seam import ResponseSink
 
-_RANGE = re.compile(r"bytes=([0-9]{0,18})-([0-9]{0,18})\Z")
 _TOKEN_CHARS = re.compile(r"[^!#$&+\-.^_`|~0-9A-Za-z]")
 
 
@@ -92,28 +91,53 @@ def not_modified(headers: Headers, etag: str | None, mtime: float | None) -> boo
 def parse_range(value: str, size: int) -> tuple[int, int] | None:
     """The (offset, length) a ``Range`` header asks of a *size*-byte file.
 
-    None means "ignore the header and send everything" (absent, malformed, or several ranges, which this
-    server answers whole, as RFC 9110 allows). Raises `RangeNotSatisfiable` for a range outside the file.
+    None means "ignore the header and send everything": absent or malformed, or several ranges of which
+    some part of the file is satisfiable (this server answers those whole, as RFC 9110 allows). Raises
+    `RangeNotSatisfiable` when no range asked for starts inside the file, however large the numbers.
     """
-    m = _RANGE.match(value.strip())
-    if m is None:
+    unit, eq, specs = value.strip().partition("=")
+    if not eq or unit.rstrip().lower() != "bytes":
         return None
-    first, last = m.group(1), m.group(2)
-    if not first and not last:
-        return None
+    ranges: list[tuple[int, int] | None] = []
+    for spec in specs.split(","):
+        first, dash, last = spec.strip().partition("-")
+        if not dash or not (first or last) or not _digits(first) or not _digits(last):
+            return None
+        if first and last and _number(last) < _number(first):
+            return None  # an invalid range-spec makes the whole header invalid: ignore it
+        ranges.append(_satisfiable(first, last, size))
+    if all(part is None for part in ranges):
+        raise _unsatisfiable(size)
+    return ranges[0] if len(ranges) == 1 else None
+
+
+def _digits(text: str) -> bool:
+    return not text or (text.isascii() and text.isdigit())
+
+
+# More digits than this cannot be an offset in any file: compared as "huge" without int() (which refuses
+# strings over 4300 digits, and costs quadratic time on long ones).
+_MAX_DIGITS = 18
+_HUGE = 1 << 62
+
+
+def _number(digits: str) -> int:
+    digits = digits.lstrip("0") or "0"
+    return _HUGE if len(digits) > _MAX_DIGITS else int(digits)
+
+
+def _satisfiable(first: str, last: str, size: int) -> tuple[int, int] | None:
+    """(offset, length) of one valid range-spec within a *size*-byte file, or None if it misses the file."""
     if not first:  # the last N bytes
-        suffix = int(last)
-        if suffix == 0:
-            raise _unsatisfiable(size)
+        suffix = _number(last)
+        if suffix == 0 or size == 0:
+            return None
         start = max(0, size - suffix)
         return start, size - start
-    start = int(first)
-    end = int(last) if last else size - 1
-    if last and end < start:
-        return None
+    start = _number(first)
     if start >= size:
-        raise _unsatisfiable(size)
-    end = min(end, size - 1)
+        return None
+    end = min(_number(last), size - 1) if last else size - 1
     return start, end - start + 1
 
 
