@@ -24,8 +24,9 @@ def carrier(request: pytest.FixtureRequest) -> str:
     return request.param  # type: ignore[no-any-return]
 
 
-def _served(carrier: str, module: str, app_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    with serving(carrier, module, app_dir, tmp_path_factory.mktemp(module) / "log") as server:
+def _served(carrier: str, module: str, app_dir: Path, tmp_path_factory: pytest.TempPathFactory,
+            env: dict[str, str] | None = None):
+    with serving(carrier, module, app_dir, tmp_path_factory.mktemp(module) / "log", env) as server:
         yield server
 
 
@@ -33,6 +34,18 @@ def _served(carrier: str, module: str, app_dir: Path, tmp_path_factory: pytest.T
 def apps(carrier, tmp_path_factory):
     """`streaming_apps` (the tests' own routes), served by *carrier*."""
     yield from _served(carrier, "streaming_apps", HERE, tmp_path_factory)
+
+
+# Small multipart limits, set as a deployment would: through the environment (NECKTIE_<SETTING>).
+MULTIPART_LIMITS = {"MULTIPART_MAX_PARTS": 3, "MULTIPART_MAX_FIELD_SIZE": 10, "MULTIPART_MAX_HEADER_SIZE": 200,
+                    "MULTIPART_MAX_HEADERS": 3}
+
+
+@pytest.fixture(scope="module")
+def limited_apps(carrier, tmp_path_factory):
+    """`streaming_apps` with `MULTIPART_LIMITS`, served by *carrier*."""
+    env = {f"NECKTIE_{name}": str(value) for name, value in MULTIPART_LIMITS.items()}
+    yield from _served(carrier, "streaming_apps", HERE, tmp_path_factory, env)
 
 
 @pytest.fixture(scope="module")

@@ -39,6 +39,27 @@ async def limited(request):
     return json(fields)
 
 
+@app.post("/mp/form")
+async def form(request):
+    """The buffered parser (request.form / request.files) under the app's MULTIPART_* settings."""
+    files = {name: [len(f.body) for f in uploads] for name, uploads in request.files.items()}
+    return json({"fields": dict(request.form), "files": files})
+
+
+@app.post("/mp/collect", stream=True)
+async def collect(request):
+    """The same answer from the streaming parser: fields joined with read(), files only counted."""
+    fields, files = {}, {}
+    async for part in request.stream.multipart():
+        if part.is_file:
+            async for _ in part:
+                pass
+            files.setdefault(part.name, []).append(part.size)
+        else:
+            fields.setdefault(part.name, []).append((await part.read()).decode())
+    return json({"fields": fields, "files": files})
+
+
 @app.post("/mp/skip", stream=True)
 async def skip(request):
     """Read only the parts named keep-*; the others are skipped by moving on."""

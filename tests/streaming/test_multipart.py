@@ -107,14 +107,67 @@ def test_limits_within_bounds_pass(apps):
 @pytest.mark.parametrize(("body", "status", "message"), [
     (_body(*[_part(f"f{i}", b"v") for i in range(4)]), 413, b"Too many multipart parts (more than 3)"),
     (_body(_part("big", b"x" * 11)), 413, b"exceeds 10 bytes"),
-    (_body(_part("h", b"v", ctype="text/plain; " + "x" * 300)), 400, b"Maximum header size exceeded"),
+    (_body(_part("h", b"v", ctype="text/plain; " + "x" * 300)), 413, b"header exceeds 200 bytes"),
     (_body(f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"a\"\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\nv\r\n"
-           .encode()), 400, b"Maximum header count exceeded"),
+           .encode()), 413, b"more than 3 headers"),
 ])
 def test_limits(apps, body, status, message):
     got, received = _post(apps.port, "/mp/limited", body)
     assert got == status
     assert message in received
+
+
+def _both(port: int, body: bytes) -> list[tuple[int, bytes]]:
+    """The answers of the buffered parser (request.form) and of the streaming one (multipart()) to *body*."""
+    return [_post(port, path, body) for path in ("/mp/form", "/mp/collect")]
+
+
+def _head_of(size: int) -> bytes:
+    """A part whose Content-Type header line (name and value) is *size* bytes."""
+    value = "text/plain; x=" + "v" * (size - len("Content-Type") - len("text/plain; x="))
+    return _part("h", b"v", ctype=value)
+
+
+def test_the_same_part_headers_pass_both_parsers(apps):
+    """A 7 KB part header passes request.form and multipart() alike (it was a 400 for request.form only)."""
+    body = _body(_head_of(7 * 1024), _part("f", b"data", "f.bin"))
+    for status, received in _both(apps.port, body):
+        assert status == 200, received
+        assert json.loads(received) == {"fields": {"h": ["v"]}, "files": {"f": [4]}}
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (_body(_head_of(8193)), b"A multipart part's header exceeds 8192 bytes"),
+    (_body(_part("h", b"v", ctype="a/b; " + "x" * 20_000)), b"A multipart part's header exceeds 8192 bytes"),
+    (_body(f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"a\"\r\n".encode()
+           + b"".join(b"X-%d: 1\r\n" % i for i in range(16)) + b"\r\nv\r\n"), b"more than 16 headers"),
+    (_body(*[_part("f", b"") for _ in range(1001)]), b"Too many multipart parts (more than 1000)"),
+    (_body(_part("big", b"x" * ((1 << 20) + 1))), b"Multipart part 'big' exceeds 1048576 bytes"),
+])
+def test_the_same_limits_give_the_same_413_through_both(apps, body, message):
+    for status, received in _both(apps.port, body):
+        assert status == 413, received[:200]
+        assert message in received
+
+
+@pytest.mark.parametrize(("body", "status", "message"), [
+    (_body(*[_part(f"f{i}", b"v") for i in range(3)]), 200, b'"f2":["v"]'),
+    (_body(*[_part(f"f{i}", b"v") for i in range(4)]), 413, b"Too many multipart parts (more than 3)"),
+    (_body(_part("a", b"x" * 10)), 200, b'"a":["xxxxxxxxxx"]'),
+    (_body(_part("a", b"x" * 11)), 413, b"Multipart part 'a' exceeds 10 bytes"),
+    (_body(_part("f", b"x" * 1000, "f.bin")), 200, b'"f":[1000]'),  # a file is not a field: not held to it
+    (_body(_head_of(200)), 200, b'"h":["v"]'),
+    (_body(_head_of(201)), 413, b"A multipart part's header exceeds 200 bytes"),
+    (_body(f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"a\"\r\nA: 1\r\nB: 2\r\n\r\nv\r\n".encode()),
+     200, b'"a":["v"]'),
+    (_body(f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"a\"\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\nv\r\n"
+           .encode()), 413, b"more than 3 headers"),
+])
+def test_limits_are_the_settings_for_both(limited_apps, body, status, message):
+    """MULTIPART_* settings (here from NECKTIE_* variables) bound both parsers, on each side of each limit."""
+    for got, received in _both(limited_apps.port, body):
+        assert got == status, received[:200]
+        assert message in received
 
 
 @pytest.mark.parametrize(("body", "ctype", "message"), [

@@ -39,6 +39,11 @@ class Config(BaseModel):
     REQUEST_MAX_HEADERS: PositiveInt = 100
     REQUEST_MAX_CHUNK_EXTENSION_SIZE: PositiveInt = 4096
     REQUEST_MAX_QUERY_FIELDS: PositiveInt = 1000
+    # multipart/form-data bodies, for request.form and request.stream.multipart() alike (pynecktie.multipart)
+    MULTIPART_MAX_PARTS: PositiveInt = 1000
+    MULTIPART_MAX_FIELD_SIZE: PositiveInt = 1 << 20
+    MULTIPART_MAX_HEADER_SIZE: PositiveInt = 8192
+    MULTIPART_MAX_HEADERS: PositiveInt = 16
     PIPELINE_MAX_REQUESTS: PositiveInt = 64
     MAX_CONNECTIONS: NonNegativeInt = 10_000
     # Timeouts (seconds)

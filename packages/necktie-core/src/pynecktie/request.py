@@ -415,9 +415,7 @@ class Request:
                 "or read the parts with request.stream.multipart()"
             )
 
-        self._form, self._files = parse_body(
-            self.body, self.headers.get("content-type", ""), self.app.config.REQUEST_MAX_QUERY_FIELDS
-        )
+        self._form, self._files = parse_body(self.body, self.headers.get("content-type", ""), self.app.config)
 
     async def receive_body(self) -> None:
         """Read a streamed body to its end into ``request.body`` (on a route declared ``stream=True``)."""
