@@ -37,8 +37,8 @@ def apps(carrier, tmp_path_factory):
 
 
 # Small multipart limits, set as a deployment would: through the environment (NECKTIE_<SETTING>).
-MULTIPART_LIMITS = {"MULTIPART_MAX_PARTS": 3, "MULTIPART_MAX_FIELD_SIZE": 10, "MULTIPART_MAX_HEADER_SIZE": 200,
-                    "MULTIPART_MAX_HEADERS": 3}
+MULTIPART_LIMITS = {"MULTIPART_MAX_PARTS": 3, "MULTIPART_MAX_FIELD_SIZE": 10,
+                    "MULTIPART_MAX_HEADER_SIZE": 200, "MULTIPART_MAX_HEADERS": 3}
 
 
 @pytest.fixture(scope="module")

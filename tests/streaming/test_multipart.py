@@ -158,8 +158,8 @@ def test_the_same_limits_give_the_same_413_through_both(apps, body, message):
     (_body(_part("f", b"x" * 1000, "f.bin")), 200, b'"f":[1000]'),  # a file is not a field: not held to it
     (_body(_head_of(200)), 200, b'"h":["v"]'),
     (_body(_head_of(201)), 413, b"A multipart part's header exceeds 200 bytes"),
-    (_body(f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"a\"\r\nA: 1\r\nB: 2\r\n\r\nv\r\n".encode()),
-     200, b'"a":["v"]'),
+    (_body(f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"a\"\r\nA: 1\r\nB: 2\r\n\r\nv\r\n"
+           .encode()), 200, b'"a":["v"]'),
     (_body(f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"a\"\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\nv\r\n"
            .encode()), 413, b"more than 3 headers"),
 ])
