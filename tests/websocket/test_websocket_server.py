@@ -20,6 +20,7 @@ from pynecktie.response import text
 from pynecktie.websocket import WebSocketClosed
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from ws_wire import masked, raw_handshake, read_frames
 
 MiB = 1 << 20
 
@@ -262,55 +263,14 @@ async def test_middleware_runs_before_the_upgrade_and_can_refuse_it():
         assert app.url_for("feeds.room", room=3) == "/feeds/3"
 
 
-def _raw_handshake(port: int, extra: bytes = b"", key: bytes | None = None, version: bytes = b"13",
-                   path: bytes = b"/echo", trailing: bytes = b"") -> tuple[socket.socket, bytes]:
-    """Open a websocket by hand; returns the socket and what was read up to the end of the response head."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    key = base64.b64encode(os.urandom(16)) if key is None else key
-    head = (b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + (b"Sec-WebSocket-Key: " + key + b"\r\n" if key else b"")
-            + b"Sec-WebSocket-Version: " + version + b"\r\n" + extra + b"\r\n" + trailing)
-    sock.sendall(head)
-    response = b""
-    while b"\r\n\r\n" not in response:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        response += chunk
-    return sock, response
-
-
-def _read_frames(sock: socket.socket, data: bytes = b"") -> list[tuple[int, bytes]]:
-    """Read server frames (unmasked) until EOF."""
-    while chunk := sock.recv(65536):
-        data += chunk
-    frames = []
-    while len(data) >= 2:
-        opcode, length = data[0] & 0x0F, data[1] & 0x7F
-        pos = 2
-        if length == 126:
-            length, pos = struct.unpack("!H", data[2:4])[0], 4
-        elif length == 127:
-            length, pos = struct.unpack("!Q", data[2:10])[0], 10
-        frames.append((opcode, data[pos:pos + length]))
-        data = data[pos + length:]
-    return frames
-
-
-def _masked(opcode: int, payload: bytes, first_byte_extra: int = 0) -> bytes:
-    mask = os.urandom(4)
-    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return bytes([0x80 | first_byte_extra | opcode, 0x80 | len(payload)]) + mask + body
-
-
 def test_bad_handshakes_get_400_and_plain_requests_426(echo_server):
-    sock, response = _raw_handshake(echo_server.port, version=b"8")
+    sock, response = raw_handshake(echo_server.port, version=b"8")
     sock.close()
     assert response.startswith(b"HTTP/1.1 400 ")
-    sock, response = _raw_handshake(echo_server.port, key=b"")
+    sock, response = raw_handshake(echo_server.port, key=b"")
     sock.close()
     assert response.startswith(b"HTTP/1.1 400 ")
-    sock, response = _raw_handshake(echo_server.port, key=b"not-base64-16-bytes")
+    sock, response = raw_handshake(echo_server.port, key=b"not-base64-16-bytes")
     sock.close()
     assert response.startswith(b"HTTP/1.1 400 ")
     with socket.create_connection(("127.0.0.1", echo_server.port), timeout=10) as sock:
@@ -322,34 +282,34 @@ def test_bad_handshakes_get_400_and_plain_requests_426(echo_server):
 
 def test_the_server_answers_frames_sent_right_behind_the_handshake(echo_server):
     # A client may send its first frame in the same packet as the upgrade request: it must not be lost.
-    early = _masked(0x1, b"early")
-    sock, response = _raw_handshake(echo_server.port, trailing=early)
+    early = masked(0x1, b"early")
+    sock, response = raw_handshake(echo_server.port, trailing=early)
     assert response.startswith(b"HTTP/1.1 101 ")
     head, _, rest = response.partition(b"\r\n\r\n")
     while len(rest) < 7:
         rest += sock.recv(4096)
-    sock.sendall(_masked(0x8, struct.pack("!H", 1000)))
-    frames = _read_frames(sock, rest)
+    sock.sendall(masked(0x8, struct.pack("!H", 1000)))
+    frames = read_frames(sock, rest)
     sock.close()
     assert frames[0] == (0x1, b"early")
     assert frames[-1] == (0x8, struct.pack("!H", 1000))
 
 
 def test_invalid_frames_close_with_1002(echo_server):
-    sock, response = _raw_handshake(echo_server.port)
+    sock, response = raw_handshake(echo_server.port)
     assert response.startswith(b"HTTP/1.1 101 ")
-    sock.sendall(_masked(0x1, b"bad", first_byte_extra=0x20))  # RSV2 set, no extension negotiated
-    frames = _read_frames(sock)
+    sock.sendall(masked(0x1, b"bad", first_byte_extra=0x20))  # RSV2 set, no extension negotiated
+    frames = read_frames(sock)
     sock.close()
     assert frames[-1][0] == 0x8 and struct.unpack("!H", frames[-1][1][:2])[0] == 1002
-    sock, response = _raw_handshake(echo_server.port)
+    sock, response = raw_handshake(echo_server.port)
     sock.sendall(bytes([0x81, 0x03]) + b"abc")  # unmasked client frame
-    frames = _read_frames(sock)
+    frames = read_frames(sock)
     sock.close()
     assert frames[-1][0] == 0x8 and struct.unpack("!H", frames[-1][1][:2])[0] == 1002
-    sock, response = _raw_handshake(echo_server.port)
-    sock.sendall(_masked(0x1, b"\xff\xfe"))  # not UTF-8
-    frames = _read_frames(sock)
+    sock, response = raw_handshake(echo_server.port)
+    sock.sendall(masked(0x1, b"\xff\xfe"))  # not UTF-8
+    frames = read_frames(sock)
     sock.close()
     assert frames[-1][0] == 0x8 and struct.unpack("!H", frames[-1][1][:2])[0] == 1007
 
@@ -368,11 +328,11 @@ async def test_ping_timeout_detects_a_peer_that_stopped_answering():
             seen.append(exc.code)
 
     with LiveServer(app) as server:
-        sock, response = await asyncio.to_thread(_raw_handshake, server.port, path=b"/quiet")
+        sock, response = await asyncio.to_thread(raw_handshake, server.port, path=b"/quiet")
         assert response.startswith(b"HTTP/1.1 101 ")
         # The client neither reads nor answers pings: the handler must learn the peer is gone.
         await asyncio.wait_for(_until(lambda: seen), 20)
-        frames = await asyncio.to_thread(_read_frames, sock)
+        frames = await asyncio.to_thread(read_frames, sock)
         sock.close()
     assert seen == [1011]
     assert frames[0][0] == 0x9  # the ping that went unanswered
@@ -462,7 +422,7 @@ async def test_connection_drop_cancels_a_handler_waiting_elsewhere():
             raise
 
     with LiveServer(app) as server:
-        sock, response = await asyncio.to_thread(_raw_handshake, server.port, path=b"/idle")
+        sock, response = await asyncio.to_thread(raw_handshake, server.port, path=b"/idle")
         assert response.startswith(b"HTTP/1.1 101 ")
         sock.close()
         await asyncio.wait_for(_until(lambda: events), 10)
@@ -520,7 +480,7 @@ async def test_a_client_that_vanishes_ends_a_sending_handler_quietly(caplog):
             raise
 
     with caplog.at_level(logging.ERROR, logger="necktie.error"), LiveServer(app) as server:
-        sock, response = await asyncio.to_thread(_raw_handshake, server.port, path=b"/ticks")
+        sock, response = await asyncio.to_thread(raw_handshake, server.port, path=b"/ticks")
         assert response.startswith(b"HTTP/1.1 101 ")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()  # RST, no close frame

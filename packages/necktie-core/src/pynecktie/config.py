@@ -74,6 +74,7 @@ class Config(BaseModel):
     JSON_ENCODER: str = Field(default="orjson", pattern="^(orjson|stdlib)$")
     # WebSockets (0 disables a limit or a timer)
     WEBSOCKET_MAX_SIZE: NonNegativeInt = 1 << 20  # largest incoming message; bigger: close 1009
+    WEBSOCKET_MAX_FRAGMENTS: NonNegativeInt = 1024  # most frames one incoming message may come in; more: 1009
     WEBSOCKET_PING_INTERVAL: NonNegativeFloat = 20.0  # seconds between keepalive pings
     WEBSOCKET_PING_TIMEOUT: NonNegativeFloat = 20.0  # no pong by then: the peer is dead, close with 1011
     WEBSOCKET_CLOSE_TIMEOUT: NonNegativeFloat = 10.0  # how long the closing handshake may take

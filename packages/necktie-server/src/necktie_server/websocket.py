@@ -5,8 +5,9 @@ was routed to a websocket route, the request's task runs `pynecktie.websocket.se
 middleware first (its response goes out over the HTTP cycle as usual), then the handshake, answered by
 ``ServerProtocol.accept`` (400 for a missing key or a wrong version, 426 for a bad ``Upgrade``), and on 101
 the transport is handed to a `WebSocketConnection`, which from then on is its protocol. Framing, masking,
-UTF-8 checks, size limits, permessage-deflate and the close handshake are the `websockets` package's; this
-module moves bytes, keeps flow control both ways, pings, and times the closing.
+control frames, permessage-deflate and the close handshake are the `websockets` package's; messages are put
+together (size and fragment limits, UTF-8) by `ws_messages`; this module moves bytes, keeps flow control
+both ways, pings, and times the closing.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from pynecktie.websocket import (
     ABNORMAL_CLOSURE,
     GOING_AWAY,
     INTERNAL_ERROR,
-    INVALID_DATA,
     NORMAL_CLOSURE,
     Message,
     WebSocket,
@@ -45,6 +45,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from .cycle import Cycle, Stage
+from .ws_messages import MessageAssembler, MessageError
 
 if TYPE_CHECKING:
     from .protocol import HttpProtocol
@@ -54,6 +55,8 @@ error_logger = logging.getLogger("necktie.error")
 # Incoming flow control: stop reading while this much received data waits for the handler.
 READ_HIGH = 1 << 20
 READ_HIGH_MESSAGES = 64
+# Received data is handed to the `websockets` parser at most this much at a time.
+FEED_SLICE = 1 << 14
 
 
 def take_over(http: HttpProtocol, rest: bytes) -> bool:
@@ -134,6 +137,7 @@ class ServerUpgrade:
             http,
             protocol,
             asyncio.current_task(),
+            MessageAssembler(config.WEBSOCKET_MAX_SIZE, config.WEBSOCKET_MAX_FRAGMENTS),
             ping_interval=config.WEBSOCKET_PING_INTERVAL,
             ping_timeout=config.WEBSOCKET_PING_TIMEOUT,
             close_timeout=config.WEBSOCKET_CLOSE_TIMEOUT,
@@ -162,6 +166,7 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         http: HttpProtocol,
         protocol: ServerProtocol,
         task: asyncio.Task[Any] | None,
+        messages: MessageAssembler,
         *,
         ping_interval: float,
         ping_timeout: float,
@@ -180,9 +185,8 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         self.lost = False
         self._messages: deque[tuple[Message, int]] = deque()
         self._queued = 0
-        self._fragments: list[bytes] = []
-        self._fragment_text = False
-        self._invalid = False
+        self._assembler = messages
+        self._failed = False  # a message was refused: the frames parsed behind it are not delivered
         self._recv_waiter: asyncio.Future[None] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._lost_waiter: asyncio.Future[None] = self.loop.create_future()
@@ -280,8 +284,11 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
     def data_received(self, data: bytes) -> None:  # noqa: D102
         if self.lost or self.protocol.reader.eof:
             return
-        self.protocol.receive_data(data)
-        self._process()
+        # The protocol parses every frame it is given at once: in slices, a read full of tiny frames
+        # becomes a few thousand frame objects at a time, not one per 6 bytes of a whole read.
+        for start in range(0, len(data), FEED_SLICE):
+            self.protocol.receive_data(data[start : start + FEED_SLICE] if len(data) > FEED_SLICE else data)
+            self._process()
 
     def eof_received(self) -> bool | None:  # noqa: D102
         self.protocol.receive_eof()
@@ -321,17 +328,17 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
 
     def _on_frame(self, frame: Frame) -> None:
         opcode = frame.opcode
-        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
-            if frame.fin:
-                self._deliver(frame.data, opcode is Opcode.TEXT)
-            else:
-                self._fragments = [frame.data]
-                self._fragment_text = opcode is Opcode.TEXT
-        elif opcode is Opcode.CONT:
-            self._fragments.append(frame.data)
-            if frame.fin:
-                data, self._fragments = b"".join(self._fragments), []
-                self._deliver(data, self._fragment_text)
+        if opcode is Opcode.TEXT or opcode is Opcode.BINARY or opcode is Opcode.CONT:
+            if self._failed:
+                return
+            try:
+                message = self._assembler.feed(frame)
+            except MessageError as exc:
+                self._failed = True
+                self.protocol.fail(exc.code, exc.reason)
+                return
+            if message is not None:
+                self._deliver(message)
         elif opcode is Opcode.PONG:
             if self._ping_payload is not None and frame.data == self._ping_payload:
                 self._ping_payload = None
@@ -340,21 +347,10 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
                     self._pong_handle = None
                 self._schedule_ping()
 
-    def _deliver(self, data: bytes, text: bool) -> None:
-        if self._invalid:
-            return
-        message: Message
-        if text:
-            try:
-                message = data.decode()
-            except UnicodeDecodeError:
-                self._invalid = True
-                self.protocol.fail(INVALID_DATA, "invalid UTF-8 in a text message")
-                return
-        else:
-            message = data if type(data) is bytes else bytes(data)
-        self._messages.append((message, len(data)))
-        self._queued += len(data)
+    def _deliver(self, message: Message) -> None:
+        size = len(message)  # characters for text: close enough for flow control
+        self._messages.append((message, size))
+        self._queued += size
         if self._queued >= READ_HIGH or len(self._messages) >= READ_HIGH_MESSAGES:
             self._pause_reading()
         self._wake()
