@@ -7,10 +7,9 @@ with (1002 protocol error, 1007 invalid data, 1009 too big), or that what is all
 from __future__ import annotations
 
 import pytest
+from necktie_testing import LiveServer
 from test_websocket_limits import exchange, fragmented, sizes_app
 from ws_wire import BINARY, CLOSE, CONT, PING, PONG, TEXT, close_code, close_payload, frame
-
-from necktie_testing import LiveServer
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import tracemalloc
 
 import pytest
-from ws_wire import BINARY, CLOSE, CONT, TEXT, FrameReader, close_code, close_payload, frame, raw_handshake
-
 from necktie_testing import LiveServer
 from pynecktie import Necktie
+from ws_wire import BINARY, CLOSE, CONT, TEXT, FrameReader, close_code, close_payload, frame, raw_handshake
 
 MiB = 1 << 20
 
@@ -29,8 +28,8 @@ def sizes_app(**config: object) -> Necktie:
 
 def fragmented(opcode: int, pieces: list[bytes]) -> bytes:
     """One message as len(pieces) frames: a first data frame, then continuations, the last one final."""
-    frames = [frame(opcode if i == 0 else CONT, piece, fin=i == len(pieces) - 1) for i, piece in enumerate(pieces)]
-    return b"".join(frames)
+    last = len(pieces) - 1
+    return b"".join(frame(opcode if i == 0 else CONT, piece, fin=i == last) for i, piece in enumerate(pieces))
 
 
 def exchange(port: int, data: bytes, timeout: float = 10.0) -> list[tuple[int, bytes]]:

@@ -1,4 +1,4 @@
-"""A websocket client by hand over raw sockets: the handshake, frames as bytes, the server's frames read back."""
+"""A websocket client by hand over raw sockets: the handshake, frames as bytes, the server's frames back."""
 
 from __future__ import annotations
 
