@@ -10,12 +10,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Generator, Iterable
-from enum import Enum
+from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import ConnectionClosed
-from .headers import InvalidHeader, check_header_name, check_header_value
+from .heads import (
+    ALREADY_SENT,
+    ERROR_BODY,
+    ERROR_CONTENT_TYPE,
+    INVALID_HEAD_SENT_500,
+    NOT_STREAMING,
+    SHORT_BODY,
+    Head,
+    InvalidResponse,
+    Stage,
+    plan_head,
+)
 
 if TYPE_CHECKING:
     from .response import BaseHTTPResponse
@@ -26,8 +36,6 @@ Send = Callable[[Message], Awaitable[None]]
 
 error_logger = logging.getLogger("necktie.error")
 
-_NO_BODY_STATUSES = frozenset({204, 304})
-_FRAMING = frozenset({"content-length", "transfer-encoding"})
 _LAST = {"type": "http.response.body", "body": b"", "more_body": False}
 
 
@@ -142,15 +150,6 @@ class AsgiBody:
             self.on_idle()
 
 
-class Stage(Enum):
-    """Where an ASGI response stands."""
-
-    IDLE = 0  # nothing sent
-    STREAMING = 1  # http.response.start sent, body chunks flowing
-    DONE = 2  # the last message was handed to send (or is being)
-    ABORTED = 3  # given up: the carrier must drop the connection
-
-
 class AsgiSink:
     """Sends a response as ``http.response.start`` then ``http.response.body`` messages.
 
@@ -201,16 +200,16 @@ class AsgiSink:
     async def send(self, response: BaseHTTPResponse, body: bytes) -> None:
         """Send a complete response: its start message and its whole body in one more message."""
         if self.stage is not Stage.IDLE:
-            raise RuntimeError("a response was already sent for this request")
+            raise RuntimeError(ALREADY_SENT)
         status = response.status
-        no_body = _no_body(status)
         try:
-            headers = response_headers(response, None if no_body else len(body), no_body)
-        except (InvalidHeader, ValueError) as exc:
+            plan = plan_head(status, response.content_type, response._headers)
+        except InvalidResponse as exc:
             error_logger.error("Invalid response: %s", exc)
-            status, headers, body, no_body = 500, _ERROR_HEADERS, _ERROR_BODY, False
+            status, plan, body = 500, _ERROR_HEAD, ERROR_BODY
         self.stage = Stage.DONE
-        if no_body or self._is_head:
+        headers = asgi_headers(plan, len(body) if plan.body else None)
+        if not plan.body or self._is_head:
             body = b""
         await self._deliver({"type": "http.response.start", "status": status, "headers": headers})
         await self._deliver({"type": "http.response.body", "body": body, "more_body": False})
@@ -218,24 +217,23 @@ class AsgiSink:
     async def start(self, response: BaseHTTPResponse) -> None:
         """Send the start of a streamed response; the ASGI server chooses the body's framing."""
         if self.stage is not Stage.IDLE:
-            raise RuntimeError("a response was already sent for this request")
+            raise RuntimeError(ALREADY_SENT)
         status = response.status
-        no_body = _no_body(status)
-        declared = response.headers.get("content-length") if response.headers else None
-        length = int(declared) if declared is not None and declared.isdigit() and not no_body else None
         try:
-            headers = response_headers(response, length, no_body)
-        except (InvalidHeader, ValueError) as exc:
+            plan = plan_head(status, response.content_type, response._headers, streamed=True)
+        except InvalidResponse as exc:
             error_logger.error("Invalid response: %s", exc)
             self.stage = Stage.DONE
-            await self._deliver({"type": "http.response.start", "status": 500, "headers": _ERROR_HEADERS})
-            await self._deliver({"type": "http.response.body", "body": _ERROR_BODY, "more_body": False})
-            raise ConnectionClosed("the response head was invalid and a 500 was sent instead") from exc
-        self._remaining = length
-        self._drop_body = no_body or self._is_head
+            headers = asgi_headers(_ERROR_HEAD, len(ERROR_BODY))
+            await self._deliver({"type": "http.response.start", "status": 500, "headers": headers})
+            await self._deliver({"type": "http.response.body", "body": ERROR_BODY, "more_body": False})
+            raise ConnectionClosed(INVALID_HEAD_SENT_500) from exc
+        self._remaining = plan.length
+        self._drop_body = not plan.body or self._is_head
         self.stage = Stage.STREAMING
         if self.on_start is not None:
             self.on_start()
+        headers = asgi_headers(plan, plan.length)
         await self._deliver({"type": "http.response.start", "status": status, "headers": headers})
 
     def write(self, data: bytes) -> Awaitable[None]:
@@ -243,7 +241,7 @@ class AsgiSink:
         if self.stage is not Stage.STREAMING:
             if self.stage is Stage.ABORTED or self.lost:
                 return _Sent(self, self._queued + 1)  # never sent: raises ConnectionClosed when awaited
-            raise RuntimeError("write() outside of a streamed response")
+            raise RuntimeError(NOT_STREAMING)
         if self.lost or self._error is not None:
             return _Sent(self, self._queued + 1)
         if not data or self._drop_body:
@@ -271,9 +269,7 @@ class AsgiSink:
             self.abort()
             return
         if self._remaining:
-            error_logger.error(
-                "A streamed response ended %d bytes short of its Content-Length", self._remaining
-            )
+            error_logger.error(SHORT_BODY, self._remaining)
             self.abort()
             return
         self.stage = Stage.DONE
@@ -368,45 +364,14 @@ class _Sent:
             yield from sink._wait().__await__()
 
 
-def _no_body(status: int) -> bool:
-    return status in _NO_BODY_STATUSES or status < 200
-
-
-def response_headers(
-    response: BaseHTTPResponse, length: int | None, no_body: bool
-) -> list[tuple[bytes, bytes]]:
-    """ASGI header pairs for *response*: its own headers (lower-cased, checked), content type and length.
-
-    The application's own framing headers are dropped; *length* (when known) becomes ``content-length``.
-    Raises `InvalidHeader` (a ``ValueError``) for text that would corrupt the response.
-    """
-    status = response.status
-    if not isinstance(status, int) or not 100 <= status <= 599:
-        raise ValueError(f"invalid HTTP status {status!r}")
-    out: list[tuple[bytes, bytes]] = []
-    has_type = False
-    for name, value in _items(response.headers):
-        lname = name.lower()
-        if lname in _FRAMING:
-            continue
-        check_header_name(name)
-        check_header_value(value)
-        has_type = has_type or lname == "content-type"
-        out.append((lname.encode("latin-1"), value.encode("latin-1")))
-    content_type = response.content_type
-    if content_type and not has_type and not no_body:
-        out.append((b"content-type", check_header_value(content_type).encode("latin-1")))
+def asgi_headers(plan: Head, length: int | None) -> list[tuple[bytes, bytes]]:
+    """The ``http.response.start`` headers of a planned head: names lower-cased, then type and *length*."""
+    out = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in plan.fields]
+    if plan.content_type:
+        out.append((b"content-type", plan.content_type.encode("latin-1")))
     if length is not None:
         out.append((b"content-length", b"%d" % length))
     return out
 
 
-def _items(headers: Any) -> Iterable[tuple[str, str]]:
-    return headers._items if headers else ()
-
-
-_ERROR_BODY = b"500 Internal Server Error\n"
-_ERROR_HEADERS = [
-    (b"content-type", b"text/plain; charset=utf-8"),
-    (b"content-length", b"%d" % len(_ERROR_BODY)),
-]
+_ERROR_HEAD = Head([], ERROR_CONTENT_TYPE, True, None)

@@ -7,12 +7,19 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 
 # RFC 9110 token characters: what a header name may contain.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-# Field values may hold visible ASCII, SP, HTAB and obs-text; never CR, LF, NUL or other controls.
-_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Field values may hold visible ASCII, SP, HTAB and obs-text (latin-1 above 0x7F): never CR, LF, NUL, other
+# controls, or characters that latin-1 cannot encode. One search over many values joined checks them all.
+_BAD_VALUE = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
 _checked_names: set[str] = set()
 
+BAD_HEADER_VALUE = "a header value holds CR, LF, another control character or a character outside latin-1"
 
-class InvalidHeader(ValueError):
+
+class InvalidResponse(ValueError):
+    """The application built a response that cannot be sent as is (a bad status or header)."""
+
+
+class InvalidHeader(InvalidResponse):
     """A header name or value set by application code would corrupt or split the response."""
 
 
@@ -28,9 +35,12 @@ def check_header_name(name: str) -> str:
 
 
 def check_header_value(value: str) -> str:
-    """Return *value* if it holds no CR, LF, NUL or other control character, else raise `InvalidHeader`."""
+    """Return *value* if it is safe to send as a field value, else raise `InvalidHeader` (`BAD_HEADER_VALUE`).
+
+    Given several values joined, it checks them all at once.
+    """
     if _BAD_VALUE.search(value):
-        raise InvalidHeader(f"invalid character in header value {value!r}")
+        raise InvalidHeader(f"{BAD_HEADER_VALUE}: {value!r}")
     return value
 
 

@@ -14,7 +14,18 @@ from time import perf_counter
 from typing import IO, TYPE_CHECKING, Any
 
 from pynecktie.exceptions import ConnectionClosed
-from pynecktie.headers import Headers
+from pynecktie.heads import (
+    ALREADY_SENT,
+    ERROR_BODY,
+    ERROR_CONTENT_TYPE,
+    INVALID_HEAD_SENT_500,
+    NO_BODY_STATUSES,
+    NOT_STREAMING,
+    SHORT_BODY,
+    InvalidResponse,
+    plan_head,
+)
+from pynecktie.heads import Stage as Stage  # re-exported: the protocol and websocket modules read it here
 from pynecktie.request import Request
 from pynecktie.response import BaseHTTPResponse, HTTPResponse
 
@@ -25,17 +36,6 @@ if TYPE_CHECKING:
     from .protocol import HttpProtocol
 
 error_logger = logging.getLogger("necktie.error")
-
-_NO_BODY_STATUSES = frozenset({204, 304})
-
-
-class Stage(Enum):
-    """Where the response of a cycle stands."""
-
-    IDLE = 0  # nothing sent yet
-    STREAMING = 1  # head sent, body being written
-    DONE = 2  # response complete (or abandoned)
-
 
 class Framing(Enum):
     """How the body of a streamed response is delimited, decided when its head is sent."""
@@ -120,8 +120,7 @@ class Cycle:
             and self.stage is Stage.IDLE
             and not self.is_head
             and 200 <= status < 600
-            and status != 204
-            and status != 304
+            and status not in NO_BODY_STATUSES
         ):
             self._send_simple(status, response.content_type, body)  # the common case, one call shorter
         else:
@@ -130,29 +129,23 @@ class Cycle:
     def send_now(self, response: BaseHTTPResponse, body: bytes) -> None:
         """Send a complete response in one write, synchronously (also for errors no handler saw)."""
         if self.stage is not Stage.IDLE:
-            raise RuntimeError("a response was already sent for this request")
+            raise RuntimeError(ALREADY_SENT)
         status = response.status
         headers = response._headers
-        if not headers and not self.is_head and 200 <= status < 600 and status not in _NO_BODY_STATUSES:
+        if not headers and not self.is_head and 200 <= status < 600 and status not in NO_BODY_STATUSES:
             self._send_simple(status, response.content_type, body)
             return
-        no_body = status in _NO_BODY_STATUSES or status < 200
-        if headers and _has_framing(headers):
-            headers = _without_framing(headers)
-        content_type = response.content_type
-        if headers and h1.has_header(headers, "content-type"):
-            content_type = None
-        if no_body:
-            framing = f"date: {h1.http_date()}\r\n"
-            body = b""
-            content_type = None
-        else:
-            framing = f"content-length: {len(body)}\r\ndate: {h1.http_date()}\r\n"
         try:
-            head = h1.encode_head(status, content_type, headers, framing + self._connection_line())
-        except ValueError as exc:
+            plan = plan_head(status, response.content_type, headers)
+        except InvalidResponse as exc:
             self._invalid_response(exc)
             return
+        if plan.body:
+            framing = f"content-length: {len(body)}\r\ndate: {h1.http_date()}\r\n"
+        else:
+            framing = f"date: {h1.http_date()}\r\n"
+            body = b""
+        head = h1.encode_head(status, plan.content_type, plan.fields, framing + self._connection_line())
         self.status = status
         self.sent = 0 if self.is_head else len(body)  # what went on the wire
         protocol = self.protocol
@@ -187,39 +180,30 @@ class Cycle:
     async def start(self, response: BaseHTTPResponse) -> None:
         """Send the head of a streamed response, choosing its framing."""
         if self.stage is not Stage.IDLE:
-            raise RuntimeError("a response was already sent for this request")
+            raise RuntimeError(ALREADY_SENT)
         status = response.status
-        headers = response._headers
-        content_type = response.content_type
-        if headers and h1.has_header(headers, "content-type"):
-            content_type = None
+        try:
+            plan = plan_head(status, response.content_type, response._headers, streamed=True)
+        except InvalidResponse as exc:
+            self._invalid_response(exc)
+            raise ConnectionClosed(INVALID_HEAD_SENT_500) from exc
         framing = ""
-        declared = headers.get("content-length") if headers else None
-        if status in _NO_BODY_STATUSES or status < 200:
+        if not plan.body:
             self.framing = Framing.NONE
-            headers = _without_framing(headers) if headers else headers
-            content_type = None
-        elif declared is not None and declared.isdigit():
+        elif plan.length is not None:
             self.framing = Framing.LENGTH
-            self.remaining = int(declared)
-            headers = _without_framing(headers)
-            framing = f"content-length: {self.remaining}\r\n"
+            self.remaining = plan.length
+            framing = f"content-length: {plan.length}\r\n"
         elif self.request is not None and self.request.version == "1.0":
             self.framing = Framing.CLOSE
             self.keep_alive = False
-            headers = _without_framing(headers) if headers else headers
         else:
             self.framing = Framing.CHUNKED
-            headers = _without_framing(headers) if headers else headers
             framing = "transfer-encoding: chunked\r\n"
         if self.is_head:
             self.framing = Framing.NONE
         framing += f"date: {h1.http_date()}\r\n"
-        try:
-            head = h1.encode_head(status, content_type, headers, framing + self._connection_line())
-        except ValueError as exc:
-            self._invalid_response(exc)
-            raise ConnectionClosed("the response head was invalid and a 500 was sent instead") from exc
+        head = h1.encode_head(status, plan.content_type, plan.fields, framing + self._connection_line())
         self.status = status
         self.stage = Stage.STREAMING
         self.protocol.write(head)
@@ -230,7 +214,7 @@ class Cycle:
         if self.stage is not Stage.STREAMING or protocol.closed:
             if protocol.closed:
                 return protocol.drain
-            raise RuntimeError("write() outside of a streamed response")
+            raise RuntimeError(NOT_STREAMING)
         if not data:
             return protocol.drain
         framing = self.framing
@@ -267,6 +251,7 @@ class Cycle:
             if not self.protocol.closed:
                 self.protocol.write(h1.LAST_CHUNK)
         elif self.framing is Framing.LENGTH and self.remaining:
+            error_logger.error(SHORT_BODY, self.remaining)
             self.keep_alive = False
         elif self.framing is Framing.CLOSE:
             self.keep_alive = False
@@ -285,9 +270,9 @@ class Cycle:
     def _invalid_response(self, exc: Exception) -> None:
         error_logger.error("Invalid response for %r: %s", self.request, exc, extra={"request": self.request})
         self.keep_alive = False
-        body = b"500 Internal Server Error\n"
+        body = ERROR_BODY
         head = (
-            f"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            f"HTTP/1.1 500 Internal Server Error\r\ncontent-type: {ERROR_CONTENT_TYPE}\r\n"
             f"content-length: {len(body)}\r\ndate: {h1.http_date()}\r\nconnection: close\r\n\r\n"
         ).encode()
         self.status = 500
@@ -300,12 +285,3 @@ class Cycle:
         self.keep_alive = False
         self.send_now(response, response.body)
 
-
-def _has_framing(headers: Headers) -> bool:
-    return any(k.lower() in ("content-length", "transfer-encoding") for k, _ in headers._items)
-
-
-def _without_framing(headers: Headers) -> Headers:
-    return Headers(
-        (k, v) for k, v in headers._items if k.lower() not in ("content-length", "transfer-encoding")
-    )

@@ -12,15 +12,13 @@ from email.utils import formatdate
 from http import HTTPStatus
 
 from pynecktie.exceptions import BadRequest, ExpectationFailed, MethodNotAllowed, NecktieException
-from pynecktie.headers import Headers, check_header_name
+from pynecktie.heads import check_fields, check_status
 
 _DIGITS = re.compile(rb"[0-9]{1,18}\Z")
 # A Host is a reg-name, IPv4 or bracketed IPv6 literal, with an optional port (RFC 3986).
 _HOST = re.compile(rb"(?:[A-Za-z0-9\-._~!$&'()*+,;=%]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?\Z")
 # An absolute-form target (RFC 9112 §3.2.2): scheme, authority, then path and query.
 _ABSOLUTE = re.compile(rb"(?i:https?)://([^/?#]*)([^#]*)\Z")
-# Controls other than HTAB are never valid in a field value; checked once over a whole serialized head.
-_BAD_HEAD_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class HTTPVersionNotSupported(NecktieException):
@@ -169,64 +167,42 @@ PREFIXES: dict[tuple[int, str | None], bytes] = {}
 
 
 def simple_head_prefix(status: int, content_type: str | None) -> bytes:
-    """The start of a head with no application headers, up to ``content-length: `` (cached per status and type).
+    """A head with no application headers, up to ``content-length: `` (cached per status and type).
 
-    Raises `InvalidResponse` like `encode_head` for a bad status or content type.
+    Raises `InvalidResponse` for a bad status or content type, as `pynecktie.heads.plan_head` does.
     """
     key = (status, content_type)
     prefix = PREFIXES.get(key)
     if prefix is None:
-        prefix = encode_head(status, content_type, Headers(), "content-length: ")
+        check_status(status)
+        check_fields([], content_type)
+        prefix = encode_head(status, content_type, [], "content-length: ")
         if len(PREFIXES) < 1024:
             PREFIXES[key] = prefix
     return prefix
 
 
 def status_line(status: int) -> str:
-    """``HTTP/1.1 <status> <phrase>\\r\\n``; statuses outside 100–599 are refused."""
+    """``HTTP/1.1 <status> <phrase>\\r\\n`` for a status `pynecktie.heads.check_status` accepted."""
     line = _STATUS_LINES.get(status)
     if line is None:
-        if not isinstance(status, int) or not 100 <= status <= 599:
-            raise ValueError(f"invalid HTTP status {status!r}")
         line = _STATUS_LINES[status] = _status_line(status)
     return line
 
 
-class InvalidResponse(ValueError):
-    """The application built a response that cannot be sent as is (bad status or header)."""
+def encode_head(status: int, content_type: str | None, fields: list[tuple[str, str]], framing: str) -> bytes:
+    """Serialize a response head: status line, the application's fields, content type, then *framing*.
 
-
-def encode_head(status: int, content_type: str | None, headers: Headers, framing: str) -> bytes:
-    """Serialize a response head: status line, content type, the application's headers, then *framing*.
-
-    *framing* holds the server's own header lines (length or chunking, date, connection), already valid.
-    Raises `InvalidResponse` where the application's text would split or corrupt the response.
+    The status and fields are those `pynecktie.heads.plan_head` checked; *framing* holds the server's own
+    header lines (length or chunking, date, connection) and the blank line ending the head.
     """
-    try:
-        parts = [status_line(status)]
-    except ValueError as exc:
-        raise InvalidResponse(str(exc)) from None
-    lines = 1
-    if headers:
-        for name, value in headers._items:
-            check_header_name(name)
-            parts.append(f"{name}: {value}\r\n")
-            lines += 1
+    parts = [status_line(status)]
+    for name, value in fields:
+        parts.append(f"{name}: {value}\r\n")
     if content_type is not None:
         parts.append(f"content-type: {content_type}\r\n")
-        lines += 1
-    user = "".join(parts)
-    if user.count("\n") != lines or user.count("\r") != lines or _BAD_HEAD_CHAR.search(user):
-        raise InvalidResponse("a header value holds CR, LF or another control character")
-    try:
-        return (user + framing).encode("latin-1")
-    except UnicodeEncodeError:
-        raise InvalidResponse("a header holds characters outside latin-1") from None
-
-
-def has_header(headers: Headers, lname: str) -> bool:
-    """Whether the application set header *lname* (given in lower case)."""
-    return bool(headers) and any(k.lower() == lname for k, _ in headers._items)
+    parts.append(framing)
+    return "".join(parts).encode("latin-1")
 
 
 def chunk(data: bytes) -> list[bytes]:
