@@ -65,7 +65,9 @@ def test_a_content_type_header_replaces_the_default_type():
     assert plan.fields == [("Content-Type", "image/png")]
 
 
-@pytest.mark.parametrize("value", ["a\rb", "a\nb", "a\r\nX-Evil: 1", "nul\x00", "bell\x07", "del\x7f", "snow☃"])
+@pytest.mark.parametrize(
+    "value", ["a\rb", "a\nb", "a\r\nX-Evil: 1", "nul\x00", "bell\x07", "del\x7f", "snow☃"]
+)
 def test_header_values_that_would_corrupt_the_head_are_refused(value):
     with pytest.raises(InvalidHeader, match="CR, LF, another control character") as info:
         plan_head(200, None, Headers([("X-Fine", "ok"), ("X-Bad", value)]))

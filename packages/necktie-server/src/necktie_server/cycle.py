@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 error_logger = logging.getLogger("necktie.error")
 
+
 class Framing(Enum):
     """How the body of a streamed response is delimited, decided when its head is sent."""
 
@@ -284,4 +285,3 @@ class Cycle:
         """Write an error response and close (for requests rejected before any handler runs)."""
         self.keep_alive = False
         self.send_now(response, response.body)
-
