@@ -25,7 +25,7 @@ EXAMPLES = REPO / "examples"
 HERE = Path(__file__).resolve().parent
 
 
-def _command(carrier: str, target: str, app_dir: Path, port: int) -> list[str]:
+def _command(carrier: str, target: str, app_dir: Path, port: int, websockets: bool = False) -> list[str]:
     py = sys.executable
     if carrier == "necktie-server":
         return [py, "-m", "necktie_server", target, "--host", "127.0.0.1", "--port", str(port),
@@ -35,7 +35,8 @@ def _command(carrier: str, target: str, app_dir: Path, port: int) -> list[str]:
                 "--port", str(port), "--lifespan", "on", "--no-access-log", "--log-level", "warning"]
     if carrier == "granian":
         return [py, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
-                "--working-dir", str(app_dir), "--no-ws", "--workers", "1", "--log-level", "warning", target]
+                "--working-dir", str(app_dir), "--ws" if websockets else "--no-ws", "--workers", "1",
+                "--log-level", "warning", target]
     raise ValueError(carrier)
 
 
@@ -71,13 +72,17 @@ class Running:
 
 
 def launch(carrier: str, module: str, app_dir: Path, log: Path, env: dict[str, str] | None = None,
-           expect_ready: bool = True, timeout: float = 60.0) -> Running:
-    """Start *carrier* serving ``module:app`` from *app_dir*; wait until it accepts connections."""
+           expect_ready: bool = True, timeout: float = 60.0, websockets: bool = False) -> Running:
+    """Start *carrier* serving ``module:app`` from *app_dir*; wait until it accepts connections.
+
+    *websockets* turns on granian's websocket support (off otherwise; the other carriers always have it).
+    """
     port = free_port()
     environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with log.open("wb") as out:
-        process = subprocess.Popen(_command(carrier, f"{module}:app", app_dir, port), cwd=app_dir, stdout=out,
-                                   stderr=subprocess.STDOUT, env=environment, start_new_session=True)
+        command = _command(carrier, f"{module}:app", app_dir, port, websockets)
+        process = subprocess.Popen(command, cwd=app_dir, stdout=out, stderr=subprocess.STDOUT, env=environment,
+                                   start_new_session=True)
     running = Running(carrier, port, process, log)
     if not expect_ready:
         return running
@@ -93,10 +98,10 @@ def launch(carrier: str, module: str, app_dir: Path, log: Path, env: dict[str, s
 
 
 @contextlib.contextmanager
-def serving(carrier: str, module: str, app_dir: Path, log: Path, env: dict[str, str] | None = None
-            ) -> Iterator[Running]:
+def serving(carrier: str, module: str, app_dir: Path, log: Path, env: dict[str, str] | None = None,
+            websockets: bool = False) -> Iterator[Running]:
     """`launch` for the length of a ``with`` block."""
-    running = launch(carrier, module, app_dir, log, env)
+    running = launch(carrier, module, app_dir, log, env, websockets=websockets)
     try:
         yield running
     finally:

@@ -1,10 +1,12 @@
 """WebSocket routes under any ASGI server: the ``websocket`` scope carried to `pynecktie.websocket.serve`.
 
-The ASGI server does the protocol (framing, limits, pings, permessage-deflate: its own settings apply, not
-``WEBSOCKET_*``); this module translates its messages to the `WebSocket` API, so the same handler runs here
-and under necktie-server. A refused upgrade (middleware response, no such route) is sent as an HTTP
-response where the server offers the ``websocket.http.response`` extension, else as a close before accept
-(which the server turns into a 403).
+The ASGI server does the protocol (framing, pings, permessage-deflate: its own settings apply there), and
+delivers whole messages; this module translates its messages to the `WebSocket` API, so the same handler
+runs here and under necktie-server. Of the ``WEBSOCKET_*`` limits, the message size is enforced here too:
+a message over ``WEBSOCKET_MAX_SIZE`` closes the connection with 1009 as under necktie-server (the server
+has buffered it by then, within its own limit; fragments are never seen, so their count is the server's).
+A refused upgrade (middleware response, no such route) is sent as an HTTP response where the server offers
+the ``websocket.http.response`` extension, else as a close before accept (which the server turns into a 403).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from .exceptions import NotFound
 from .response import BaseHTTPResponse, HTTPResponse
 from .websocket import (
     ABNORMAL_CLOSURE,
+    MESSAGE_TOO_BIG,
     NORMAL_CLOSURE,
     Message,
     WebSocket,
@@ -40,7 +43,7 @@ async def serve_websocket(app: Necktie, scope: dict[str, Any], receive: Receive,
     if message.get("type") != "websocket.connect":
         return  # the client left before the handshake
     request = request_from_scope(app, scope)
-    upgrade = AsgiUpgrade(scope, receive, send)
+    upgrade = AsgiUpgrade(scope, receive, send, app.config.WEBSOCKET_MAX_SIZE)
     route = app.match(request)
     if route is None or endpoint_of(request) is None:
         error = request.match_info.get("__error__") if route is None else None
@@ -52,16 +55,17 @@ async def serve_websocket(app: Necktie, scope: dict[str, Any], receive: Receive,
 class AsgiUpgrade:
     """The `pynecktie.websocket.Upgrade` of one ASGI ``websocket`` scope."""
 
-    def __init__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    def __init__(self, scope: dict[str, Any], receive: Receive, send: Send, max_size: int = 0) -> None:
         self.scope = scope
         self.receive = receive
         self.send = send
+        self.max_size = max_size
 
     async def accept(self, subprotocols: Sequence[str]) -> WebSocket | None:
         """Accept the handshake with the subprotocol chosen among the client's offers."""
         chosen = select_subprotocol(self.scope.get("subprotocols") or (), subprotocols)
         await self.send({"type": "websocket.accept", "subprotocol": chosen})
-        return AsgiWebSocket(self.receive, self.send, chosen)
+        return AsgiWebSocket(self.receive, self.send, chosen, self.max_size)
 
     async def reject(self, response: BaseHTTPResponse) -> None:
         """Refuse with *response* (its status and headers; a streamed body is not sent)."""
@@ -79,12 +83,13 @@ class AsgiUpgrade:
 
 
 class AsgiWebSocket(WebSocket):
-    """An accepted websocket over ASGI messages."""
+    """An accepted websocket over ASGI messages; a message over *max_size* bytes (0: no limit) closes it."""
 
-    def __init__(self, receive: Receive, send: Send, subprotocol: str | None) -> None:
+    def __init__(self, receive: Receive, send: Send, subprotocol: str | None, max_size: int = 0) -> None:
         self._receive = receive
         self._send = send
         self._subprotocol = subprotocol
+        self._max_size = max_size
         self._close: tuple[int, str] | None = None
 
     @property
@@ -124,7 +129,7 @@ class AsgiWebSocket(WebSocket):
             raise WebSocketClosed(ABNORMAL_CLOSURE) from exc
 
     async def receive(self) -> Message:
-        """The next message, or `WebSocketClosed` once the client closed or vanished."""
+        """The next message, or `WebSocketClosed` once the client closed or vanished (or sent too much)."""
         if self._close is not None:
             raise WebSocketClosed(*self._close)
         while True:
@@ -132,7 +137,12 @@ class AsgiWebSocket(WebSocket):
             kind = event.get("type")
             if kind == "websocket.receive":
                 text = event.get("text")
-                return text if text is not None else event.get("bytes") or b""
+                message: Message = text if text is not None else event.get("bytes") or b""
+                if self._max_size and _over(message, self._max_size):
+                    reason = f"message over {self._max_size} bytes"
+                    await self.close(MESSAGE_TOO_BIG, reason)
+                    raise WebSocketClosed(MESSAGE_TOO_BIG, reason)
+                return message
             if kind == "websocket.disconnect":
                 self._close = (int(event.get("code") or NO_STATUS), str(event.get("reason") or ""))
                 raise WebSocketClosed(*self._close)
@@ -146,3 +156,11 @@ class AsgiWebSocket(WebSocket):
             await self._send({"type": "websocket.close", "code": code, "reason": reason})
         except OSError:
             pass
+
+
+def _over(message: Message, limit: int) -> bool:
+    """Whether *message* is over *limit* bytes on the wire (text counted as UTF-8, encoded only if needed)."""
+    size = len(message)
+    if isinstance(message, bytes) or size > limit or message.isascii():
+        return size > limit
+    return size * 4 > limit and len(message.encode()) > limit
