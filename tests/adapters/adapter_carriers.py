@@ -81,8 +81,8 @@ def launch(carrier: str, module: str, app_dir: Path, log: Path, env: dict[str, s
     environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with log.open("wb") as out:
         command = _command(carrier, f"{module}:app", app_dir, port, websockets)
-        process = subprocess.Popen(command, cwd=app_dir, stdout=out, stderr=subprocess.STDOUT, env=environment,
-                                   start_new_session=True)
+        process = subprocess.Popen(command, cwd=app_dir, stdout=out, stderr=subprocess.STDOUT,
+                                   env=environment, start_new_session=True)
     running = Running(carrier, port, process, log)
     if not expect_ready:
         return running
