@@ -6,6 +6,7 @@ An in-memory carrier: a body handed over as a list of chunks, a response recorde
 
 import asyncio
 
+from pynecktie.heads import plan_head
 from pynecktie.request import ConnInfo, Request
 
 
@@ -34,10 +35,12 @@ class RecordingSink:
         self.status, self.headers, self.chunks = 0, [], []
 
     def _head(self, response):
+        # The rules every carrier shares: headers checked, framing ones dropped, the content type decided.
+        plan = plan_head(response.status, response.content_type, response.headers)
         self.started, self.status = True, response.status
-        self.headers = [(k.lower(), v) for k, v in response.headers.raw_items()]
-        if response.content_type and "content-type" not in dict(self.headers):
-            self.headers.append(("content-type", response.content_type))
+        self.headers = [(k.lower(), v) for k, v in plan.fields]
+        if plan.content_type:
+            self.headers.append(("content-type", plan.content_type))
 
     async def send(self, response, body):
         self._head(response)

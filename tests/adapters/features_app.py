@@ -9,7 +9,7 @@ import os
 
 from pynecktie import Necktie
 from pynecktie.exceptions import NecktieException
-from pynecktie.response import json, stream, text
+from pynecktie.response import HTTPResponse, json, stream, text
 
 app = Necktie("adapter_features")
 app.ctx.events = []
@@ -201,3 +201,48 @@ async def upload_probe(request):
 async def release(request):
     _gate().set()
     return text("released")
+
+
+# -- the response-head and body-limit rules (test_rules_on_every_carrier.py) ---------------------------
+
+@app.route("/rules/empty/<status:int>", methods=["GET", "HEAD"])
+async def rules_empty(request, status):
+    """A body, a content type and a framing header on a status that carries none: only X-Kept goes out."""
+    return HTTPResponse(b"must not be sent", status, {"X-Kept": "1", "Content-Length": "16"}, "text/plain")
+
+
+@app.route("/rules/framing", methods=["GET", "HEAD"])
+async def rules_framing(request):
+    """The application's own framing headers are the carrier's to write: they are dropped."""
+    return text("hello", headers={"Content-Length": "999", "Transfer-Encoding": "gzip", "X-Kept": "1"})
+
+
+@app.get("/rules/bad-header")
+async def rules_bad_header(request):
+    return text("x", headers={"X-Bad": "a\r\nX-Evil: 1"})
+
+
+@app.get("/rules/bad-header-stream")
+async def rules_bad_header_stream(request):
+    async def fn(response):
+        await response.write(b"never")
+    return stream(fn, headers={"X-Bad": "nul\x00"})
+
+
+@app.route("/rules/declared-stream", methods=["GET", "HEAD"])
+async def rules_declared_stream(request):
+    """A streamed body with a declared length goes out with that Content-Length, not chunked."""
+    async def fn(response):
+        await response.write(b"01234")
+        await response.write(b"56789")
+    return stream(fn, headers={"Content-Length": "10"})
+
+
+@app.post("/rules/declared/<limit:int>", stream=True, max_body_size=16)
+async def rules_declared(request, limit):
+    """The route takes 16 bytes; the handler sets this request's own limit before reading."""
+    request.stream.max_size = limit
+    total = 0
+    async for chunk in request.stream:
+        total += len(chunk)
+    return text(str(total))

@@ -14,7 +14,7 @@ from .asgi import run_asgi
 from .blueprints import Blueprint, BlueprintGroup
 from .config import Config
 from .errorpages import render_error
-from .exceptions import NecktieException, NotFound, ServerError, ServiceUnavailable
+from .exceptions import ConnectionClosed, NecktieException, NotFound, ServerError, ServiceUnavailable
 from .registry import Registry, RouteSpec
 from .request import Request, RequestStream
 from .response import (
@@ -339,7 +339,10 @@ class Necktie(Registry):
             response = render_error(request, ServerError(f"cannot send {response!r}"), self.config.DEBUG)
             await sink.send(response, response.body)
             return
-        await sink.start(response)
+        try:
+            await sink.start(response)
+        except ConnectionClosed:  # its head was refused and a 500 went out instead: nothing more to send
+            return
         response._sink = sink
         # With RESPONSE_TIMEOUT_STREAMS a stream must also end within RESPONSE_TIMEOUT of its start.
         watchdog = task = None
@@ -396,9 +399,10 @@ class Necktie(Registry):
                 error = render_error(request, exc, self.config.DEBUG)
                 await sink.send(error, error.body)
 
-    def make_stream(self, request: Request, source: Any) -> RequestStream:
-        """A `RequestStream` over a carrier's *source*, limited as the request's route says."""
-        return RequestStream(source, self.body_limit(request.route), request)
+    def make_stream(self, request: Request, source: Any, declared: int | None = None) -> RequestStream:
+        """A `RequestStream` over a carrier's *source*, limited as the request's route says; *declared* is
+        the body's ``Content-Length``, checked against the limit on the first ``get()``."""
+        return RequestStream(source, self.body_limit(request.route), request, declared)
 
 
 def _arity(fn: Callable[..., Any]) -> int:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .asgi_streams import AsgiBody, AsgiSink, Receive, Send
+from .body_limit import refuse_at_head
 from .errorpages import render_error
 from .exceptions import PayloadTooLarge
 from .request import ConnInfo, Request
@@ -75,15 +76,14 @@ async def http(app: Necktie, scope: dict[str, Any], receive: Receive, send: Send
     request = request_from_scope(app, scope)
     route = app.match(request)
     sink = AsgiSink(send, is_head=request.method == "HEAD")
-    limit = app.body_limit(route)
-    if limit is not None:
-        length = _declared_length(request.raw_headers)
-        if length is not None and length > limit:
-            exc = PayloadTooLarge(f"Request body of {length} bytes exceeds the limit of {limit}")
-            response = render_error(request, exc, app.config.DEBUG)
-            await sink.send(response, response.body)
-            return
-    await _Exchange(app, request, receive, sink).run()
+    length = _declared_length(request.raw_headers)
+    try:
+        refuse_at_head(route, length, app.body_limit(route))
+    except PayloadTooLarge as exc:
+        response = render_error(request, exc, app.config.DEBUG)
+        await sink.send(response, response.body)
+        return
+    await _Exchange(app, request, receive, sink, length).run()
 
 
 class _Exchange:
@@ -96,11 +96,14 @@ class _Exchange:
     ``http.disconnect`` cancels the handler's task, as necktie-server does when a connection is lost.
     """
 
-    __slots__ = ("app", "request", "sink", "body", "task", "waiter", "lost")
+    __slots__ = ("app", "request", "declared", "sink", "body", "task", "waiter", "lost")
 
-    def __init__(self, app: Necktie, request: Request, receive: Receive, sink: AsgiSink) -> None:
+    def __init__(
+        self, app: Necktie, request: Request, receive: Receive, sink: AsgiSink, declared: int | None
+    ) -> None:
         self.app = app
         self.request = request
+        self.declared = declared
         self.sink = sink
         self.body = AsgiBody(
             receive, app.config.REQUEST_BUFFER_SIZE, self._wake, self._disconnected, self._handler_idle
@@ -113,7 +116,7 @@ class _Exchange:
 
     async def run(self) -> None:
         request, sink, body = self.request, self.sink, self.body
-        request.stream = self.app.make_stream(request, body)
+        request.stream = self.app.make_stream(request, body, self.declared)
         loop = asyncio.get_running_loop()
         # A task of the request's own, with its own copy of the context, as under necktie-server.
         task = self.task = loop.create_task(self.app.handle(request, sink))

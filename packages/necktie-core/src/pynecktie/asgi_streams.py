@@ -228,8 +228,8 @@ class AsgiSink:
             await self._deliver({"type": "http.response.start", "status": 500, "headers": headers})
             await self._deliver({"type": "http.response.body", "body": ERROR_BODY, "more_body": False})
             raise ConnectionClosed(INVALID_HEAD_SENT_500) from exc
-        self._remaining = plan.length
         self._drop_body = not plan.body or self._is_head
+        self._remaining = None if self._drop_body else plan.length
         self.stage = Stage.STREAMING
         if self.on_start is not None:
             self.on_start()

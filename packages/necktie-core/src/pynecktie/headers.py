@@ -34,6 +34,11 @@ def check_header_name(name: str) -> str:
     return name
 
 
+def is_header_value(value: str) -> bool:
+    """Whether *value* is safe to send as a field value (given several values joined, whether all are)."""
+    return _BAD_VALUE.search(value) is None
+
+
 def check_header_value(value: str) -> str:
     """Return *value* if it is safe to send as a field value, else raise `InvalidHeader` (`BAD_HEADER_VALUE`).
 

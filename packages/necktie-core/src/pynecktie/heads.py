@@ -12,7 +12,14 @@ from __future__ import annotations
 from enum import Enum
 from typing import NamedTuple
 
-from .headers import Headers, InvalidHeader, InvalidResponse, check_header_name, check_header_value
+from .headers import (
+    Headers,
+    InvalidHeader,
+    InvalidResponse,
+    check_header_name,
+    check_header_value,
+    is_header_value,
+)
 
 __all__ = [
     "ALREADY_SENT",
@@ -89,12 +96,9 @@ def check_fields(fields: list[tuple[str, str]], content_type: str | None) -> Non
     values = "".join([value for _, value in fields])
     if content_type is not None:
         values += content_type
-    try:
-        check_header_value(values)
-    except InvalidHeader:
+    if not is_header_value(values):
         for value in [value for _, value in fields] + [content_type or ""]:
             check_header_value(value)  # raises, naming the value at fault
-        raise
 
 
 def plan_head(status: int, content_type: str | None, headers: Headers | None, streamed: bool = False) -> Head:

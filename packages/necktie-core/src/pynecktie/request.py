@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
 from . import _json
+from .body_limit import refuse_declared
 from .exceptions import BadRequest, PayloadTooLarge, ServerError
 from .forms import File, RequestParameters
 from .headers import Headers
@@ -39,22 +40,38 @@ class RequestStream:
     """A request body read as it arrives: ``await get()`` gives each chunk, then ``None`` at the end.
 
     ``max_size`` (bytes, ``None`` for no limit) may be changed by the handler for this request; passing it
-    makes ``get()`` raise `PayloadTooLarge`. ``request`` is the request whose body this is, when known.
+    makes ``get()`` raise `PayloadTooLarge`, and so does a *declared* length (the request's
+    ``Content-Length``, as the carrier read it) over it, on the first ``get()`` (`pynecktie.body_limit`).
+    ``request`` is the request whose body this is, when known.
     """
 
-    __slots__ = ("_source", "max_size", "received", "_ended", "request")
+    __slots__ = ("_source", "max_size", "received", "_ended", "_declared", "request")
 
-    def __init__(self, source: BodySource, max_size: int | None, request: Request | None = None) -> None:
+    def __init__(
+        self,
+        source: BodySource,
+        max_size: int | None,
+        request: Request | None = None,
+        declared: int | None = None,
+    ) -> None:
         self._source = source
         self.max_size = max_size
         self.received = 0
         self._ended = False
+        self._declared = declared
         self.request = request
 
     async def get(self) -> bytes | None:
         """The next chunk of the body, or ``None`` once it has ended."""
         if self._ended:
             return None
+        if self._declared is not None:
+            declared, self._declared = self._declared, None
+            try:
+                refuse_declared(declared, self.max_size)
+            except PayloadTooLarge:
+                self._ended = True
+                raise
         chunk = await self._source.receive()
         if chunk is None:
             self._ended = True

@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import httptools
+from pynecktie.body_limit import refuse_at_head
 from pynecktie.errorpages import render_error
 from pynecktie.exceptions import (
     BadRequest,
@@ -481,15 +482,8 @@ class HttpProtocol(asyncio.Protocol):
                 elif b"content-length" in special:
                     length = h1.parse_content_length(special[b"content-length"])
                 route = self.app.match(request) if target != b"*" else _options(cycle)
-                cycle.limit = limit = self.app.body_limit(route)
-                # A stream route's handler may change its limit before reading: checked on its first get().
-                if (
-                    length is not None
-                    and limit is not None
-                    and length > limit
-                    and not (route and route.stream)
-                ):
-                    raise PayloadTooLarge(f"Request body of {length} bytes exceeds the limit of {limit}")
+                cycle.limit = self.app.body_limit(route)
+                refuse_at_head(route, length, cycle.limit)
                 cycle.expect_continue = h1.check_expect(special.get(b"expect", []), version)
         except NecktieException as exc:
             cycle.error = exc
@@ -501,9 +495,9 @@ class HttpProtocol(asyncio.Protocol):
             buffer = cycle.buffer = BodyBuffer(self.settings.request_buffer_size)
             buffer.on_drained = self.maybe_resume
             buffer.on_wait = self._on_body_wait
-            request.stream = self.app.make_stream(request, buffer)
-            if cycle.expect_continue or length is not None:
-                buffer.on_first_read = _first_read(cycle, length)
+            request.stream = self.app.make_stream(request, buffer, length)
+            if cycle.expect_continue:
+                buffer.on_first_read = cycle_continue(cycle)
             if self.cycles[0] is cycle:
                 self._activate()
         elif cycle.expect_continue and self.cycles[0] is cycle:
@@ -685,22 +679,6 @@ def _options(cycle: Cycle) -> None:
 
 class _Stop(NecktieException):
     """Raised inside a parser callback to stop parsing after the error was already handled."""
-
-
-def _first_read(cycle: Cycle, length: int | None) -> Any:
-    """On a stream route's first ``get()``: refuse a declared length over the stream's limit (no 100 sent
-    then), else send ``100 Continue`` if the client waits for it."""
-
-    def check() -> None:
-        stream = cycle.request.stream  # type: ignore[union-attr]
-        limit = stream.max_size if stream is not None else None
-        if length is not None and limit is not None and length > limit:
-            cycle.keep_alive = False
-            raise PayloadTooLarge(f"Request body of {length} bytes exceeds the limit of {limit}")
-        if cycle.expect_continue and not cycle.complete and cycle.stage is Stage.IDLE:
-            cycle.protocol.write(h1.CONTINUE)
-
-    return check
 
 
 def cycle_continue(cycle: Cycle) -> Any:
