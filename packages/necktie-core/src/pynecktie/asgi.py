@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import traceback
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from . import lifecycle
 from .asgi_streams import AsgiBody, AsgiSink, Receive, Send
 from .body_limit import refuse_at_head
 from .errorpages import render_error
@@ -179,7 +179,8 @@ def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
 
 
 async def lifespan(app: Necktie, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    """Run the server listeners: ``before/after_server_start`` on startup, ``before/after_server_stop`` after.
+    """Run the app's start-up sequence on ``lifespan.startup`` and its shut-down one on ``lifespan.shutdown``
+    (`pynecktie.lifecycle`; the ASGI server listens in between).
 
     A failing listener is reported as ``lifespan.startup.failed`` (or ``shutdown.failed``) with its message.
     """
@@ -187,23 +188,19 @@ async def lifespan(app: Necktie, scope: dict[str, Any], receive: Receive, send: 
         message = await receive()
         kind = message.get("type")
         if kind == "lifespan.startup":
-            if not await _run_listeners(app, "startup", ("before_server_start", "after_server_start"), send):
+            if not await _run_phase("startup", lifecycle.start(app), send):
                 return
         elif kind == "lifespan.shutdown":
-            await _run_listeners(app, "shutdown", ("before_server_stop", "after_server_stop"), send)
+            await _run_phase("shutdown", lifecycle.stop(app), send)
             return
 
 
-async def _run_listeners(app: Necktie, phase: str, events: tuple[str, str], send: Send) -> bool:
+async def _run_phase(phase: str, sequence: Awaitable[None], send: Send) -> bool:
     try:
-        if phase == "startup":
-            app.finalize()
-        for event in events:
-            await app.dispatch(event)
+        await sequence
     except Exception as exc:
         error_logger.error("A %s listener failed", phase, exc_info=exc)
-        text = "".join(traceback.format_exception_only(exc)).strip()
-        await send({"type": f"lifespan.{phase}.failed", "message": text})
+        await send({"type": f"lifespan.{phase}.failed", "message": lifecycle.describe_failure(exc)})
         return False
     await send({"type": f"lifespan.{phase}.complete"})
     return True

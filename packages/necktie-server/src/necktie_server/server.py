@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import uvloop
 from pydantic import ValidationError
+from pynecktie import lifecycle
 from pynecktie.config import describe_error
 
 from . import logs, tls
@@ -85,26 +86,26 @@ class Server:
         return self.sockets[0].getsockname()[1]  # type: ignore[no-any-return]
 
     async def start(self) -> None:
-        """Run ``before_server_start`` listeners, start listening, then ``after_server_start``."""
+        """Run the app's start-up sequence (`pynecktie.lifecycle`) around starting to listen."""
         from .accesslog import access_logger
         from .protocol import HttpProtocol
 
         loop = asyncio.get_running_loop()
         app = self.app
-        app.finalize()
         self.state = state = ServerState(
             app,
             ServerSettings.from_config(app.config),
             loop,
             access_log=access_logger() if self.access_log else None,
         )
-        await app.dispatch("before_server_start", loop)
 
         def factory() -> HttpProtocol:
             return HttpProtocol(state)
 
-        self.server = await self._listen(loop, factory)
-        await app.dispatch("after_server_start", loop)
+        async def listen() -> None:
+            self.server = await self._listen(loop, factory)
+
+        await lifecycle.start(app, loop, listen)
 
     async def _listen(self, loop: asyncio.AbstractEventLoop, factory: Callable[[], HttpProtocol]) -> Any:
         """Start accepting connections made by *factory* (necktie-testing overrides this for memory)."""
@@ -119,23 +120,26 @@ class Server:
         )
 
     async def stop(self) -> None:
-        """Stop accepting, let in-flight requests finish within ``GRACEFUL_SHUTDOWN_TIMEOUT``, close the rest."""
-        if self.state is None or self.server is None:
+        """Run the app's shut-down sequence (`pynecktie.lifecycle`) around a graceful drain: stop accepting,
+        let in-flight requests finish within ``GRACEFUL_SHUTDOWN_TIMEOUT``, close the rest."""
+        state, server = self.state, self.server
+        if state is None or server is None:
             return
-        state = self.state
-        await self.app.dispatch("before_server_stop", state.loop)
-        state.stopping = True
-        self.server.close()
-        for conn in list(state.connections):
-            conn.shutdown()
-        deadline = state.loop.time() + self.app.config.GRACEFUL_SHUTDOWN_TIMEOUT
-        while state.connections and state.loop.time() < deadline:
-            await asyncio.sleep(0.05)
-        for conn in list(state.connections):
-            if conn.transport is not None:
-                conn.transport.abort()
-        await asyncio.sleep(0)
-        await self.app.dispatch("after_server_stop", state.loop)
+
+        async def drain() -> None:
+            state.stopping = True
+            server.close()
+            for conn in list(state.connections):
+                conn.shutdown()
+            deadline = state.loop.time() + self.app.config.GRACEFUL_SHUTDOWN_TIMEOUT
+            while state.connections and state.loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            for conn in list(state.connections):
+                if conn.transport is not None:
+                    conn.transport.abort()
+            await asyncio.sleep(0)
+
+        await lifecycle.stop(self.app, state.loop, drain)
 
 
 def banner(app: Necktie, address: str, workers: int, reload: bool) -> str:

@@ -1,0 +1,51 @@
+"""The start-up and shut-down sequence of an app, written once for every carrier.
+
+necktie-server runs it around its listening sockets, the ASGI adapter on ``lifespan`` messages (where the
+ASGI server listens), necktie-testing's in-process server around its in-memory connections:
+
+- start: the app is finalized, ``before_server_start`` runs, the carrier starts accepting
+  (``listen``), then ``after_server_start`` runs;
+- stop: ``before_server_stop`` runs, the carrier stops accepting and lets requests in flight finish
+  (``drain``), then ``after_server_stop`` runs.
+
+A listener that raises stops the sequence there and its exception propagates to the carrier, which reports
+it its own way (`describe_failure` gives the one-line form).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .app import Necktie
+
+Step = Callable[[], Awaitable[None]]
+
+
+async def start(
+    app: Necktie, loop: asyncio.AbstractEventLoop | None = None, listen: Step | None = None
+) -> None:
+    """Finalize *app*, run ``before_server_start``, *listen*, then ``after_server_start``."""
+    app.finalize()
+    await app.dispatch("before_server_start", loop)
+    if listen is not None:
+        await listen()
+    await app.dispatch("after_server_start", loop)
+
+
+async def stop(
+    app: Necktie, loop: asyncio.AbstractEventLoop | None = None, drain: Step | None = None
+) -> None:
+    """Run ``before_server_stop``, *drain*, then ``after_server_stop``."""
+    await app.dispatch("before_server_stop", loop)
+    if drain is not None:
+        await drain()
+    await app.dispatch("after_server_stop", loop)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A failed listener in one line, ``"ExceptionType: message"``."""
+    return "".join(traceback.format_exception_only(exc)).strip()
