@@ -11,9 +11,17 @@ CONT, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
 
 def raw_handshake(port: int, extra: bytes = b"", key: bytes | None = None, version: bytes = b"13",
-                  path: bytes = b"/echo", trailing: bytes = b"") -> tuple[socket.socket, bytes]:
-    """Open a websocket by hand; returns the socket and what was read up to the end of the response head."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+                  path: bytes = b"/echo", trailing: bytes = b"", rcvbuf: int = 0
+                  ) -> tuple[socket.socket, bytes]:
+    """Open a websocket by hand; returns the socket and what was read up to the end of the response head.
+
+    *rcvbuf* sets a small receive buffer (for a client that reads nothing and should buffer little).
+    """
+    sock = socket.socket()
+    sock.settimeout(10)
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.connect(("127.0.0.1", port))
     key = base64.b64encode(os.urandom(16)) if key is None else key
     head = (b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + (b"Sec-WebSocket-Key: " + key + b"\r\n" if key else b"")

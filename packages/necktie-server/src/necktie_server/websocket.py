@@ -52,10 +52,12 @@ if TYPE_CHECKING:
 
 error_logger = logging.getLogger("necktie.error")
 
-# Incoming flow control: stop reading while this much received data waits for the handler.
+# Incoming flow control: stop reading while this much received data waits for the handler, or while the
+# write buffer is full (the client's pings would otherwise queue pongs for a client that reads nothing).
 READ_HIGH = 1 << 20
 READ_HIGH_MESSAGES = 64
-# Received data is handed to the `websockets` parser at most this much at a time.
+# Received data is handed to the `websockets` parser at most this much at a time; what is left of a read
+# when the backlog fills waits as bytes (see _feed).
 FEED_SLICE = 1 << 14
 
 
@@ -187,6 +189,7 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         self._queued = 0
         self._assembler = messages
         self._failed = False  # a message was refused: the frames parsed behind it are not delivered
+        self._held = b""  # received, not parsed yet: there was a backlog (see _feed)
         self._recv_waiter: asyncio.Future[None] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._lost_waiter: asyncio.Future[None] = self.loop.create_future()
@@ -201,7 +204,7 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         self._flush()
         if rest:
             self.data_received(rest)
-        self._resume_reading()
+        self._read_more()
         self._schedule_ping()
 
     # -- the handler's API ----------------------------------------------------------------------------
@@ -255,8 +258,8 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
                 self._waiting -= 1
         message, size = self._messages.popleft()
         self._queued -= size
-        if self.read_paused and not self._messages:
-            self._resume_reading()
+        if not self._messages:
+            self._read_more()
         return message
 
     async def close(self, code: int = NORMAL_CLOSURE, reason: str = "") -> None:
@@ -284,19 +287,18 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
     def data_received(self, data: bytes) -> None:  # noqa: D102
         if self.lost or self.protocol.reader.eof:
             return
-        # The protocol parses every frame it is given at once: in slices, a read full of tiny frames
-        # becomes a few thousand frame objects at a time, not one per 6 bytes of a whole read.
-        for start in range(0, len(data), FEED_SLICE):
-            self.protocol.receive_data(data[start : start + FEED_SLICE] if len(data) > FEED_SLICE else data)
-            self._process()
+        self._feed(data)
 
     def eof_received(self) -> bool | None:  # noqa: D102
+        if self._held and not self.protocol.reader.eof:
+            self._feed(self._take_held(), hold=False)  # what came before the end, in order
         self.protocol.receive_eof()
         self._process()
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
         self.lost = True
+        self._held = b""
         self.state.connections.discard(self)  # type: ignore[arg-type]
         for handle in (self._ping_handle, self._pong_handle, self._abort_handle):
             if handle is not None:
@@ -317,8 +319,41 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
     def resume_writing(self) -> None:  # noqa: D102
         self.write_paused = False
         self._wake()
+        self._read_more()
 
     # -- internals ------------------------------------------------------------------------------------
+    def _feed(self, data: bytes, hold: bool = True) -> None:
+        """Parse *data* a slice at a time; once there is a backlog, keep the rest (unparsed) and stop reading.
+
+        The protocol parses every frame it is given at once: in slices, a read full of tiny frames becomes
+        a few thousand objects at most, and what is held back is bytes, not messages or queued pongs.
+        """
+        if self._held:
+            data = self._take_held() + data
+        for start in range(0, len(data), FEED_SLICE):
+            if hold and self._backlogged():
+                self._held = data[start:]
+                self._pause_reading()
+                return
+            self.protocol.receive_data(data[start : start + FEED_SLICE] if len(data) > FEED_SLICE else data)
+            self._process()
+
+    def _backlogged(self) -> bool:
+        return self.write_paused or self._queued >= READ_HIGH or len(self._messages) >= READ_HIGH_MESSAGES
+
+    def _read_more(self) -> None:
+        """The backlog may be gone: parse what was held back, then read again unless it filled up again."""
+        if self.lost or self._backlogged():
+            return
+        if self._held:
+            self._feed(self._take_held())
+        if not self._held and not self._backlogged():
+            self._resume_reading()
+
+    def _take_held(self) -> bytes:
+        held, self._held = self._held, b""
+        return held
+
     def _process(self) -> None:
         for frame in self.protocol.events_received():
             self._on_frame(frame)
@@ -351,8 +386,6 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         size = len(message)  # characters for text: close enough for flow control
         self._messages.append((message, size))
         self._queued += size
-        if self._queued >= READ_HIGH or len(self._messages) >= READ_HIGH_MESSAGES:
-            self._pause_reading()
         self._wake()
 
     def _flush(self) -> None:
