@@ -1,5 +1,7 @@
 """Routing: typed parameters, methods, slashes, versions, hosts, names and url_for (docs/routing.md)."""
 
+import datetime
+
 from pynecktie import Blueprint, Necktie
 from pynecktie.response import json, text
 
@@ -25,6 +27,16 @@ async def files(request, subpath):
 @app.get("/currency/<code:[A-Z]{3}>")
 async def currency(request, code):
     return text(f"currency {code}")
+
+
+# -- a parameter type of your own: <day:date> reaches the handler as a datetime.date --
+app.router.register_type("date", r"[0-9]{4}-[0-9]{2}-[0-9]{2}", datetime.date.fromisoformat)
+
+
+@app.get("/calendar/<day:date>")
+async def calendar(request, day):
+    next_day = request.url_for("calendar", day=day + datetime.timedelta(days=1))
+    return json({"weekday": day.strftime("%A"), "next": next_day})
 
 
 # -- several methods on one route; HEAD and OPTIONS come for free --

@@ -47,6 +47,10 @@ def test_routing_example():
         assert client.get("/files/a/b/c.txt").text == "file a/b/c.txt"
         assert client.get("/currency/EUR").text == "currency EUR"
         assert client.get("/currency/euro").status_code == 404
+        day = client.get("/calendar/2026-12-05").json()
+        assert day == {"weekday": "Saturday", "next": "/calendar/2026-12-06"}
+        assert client.get("/calendar/2026-02-30").status_code == 404  # fromisoformat raises ValueError
+        assert client.get("/calendar/tomorrow").status_code == 404  # the pattern refuses it
         assert client.post("/items").text == "POST items"
         head = client.head("/items")
         assert head.status_code == 200 and head.content == b""

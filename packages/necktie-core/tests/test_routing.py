@@ -294,3 +294,96 @@ async def test_class_based_view_with_several_methods(app, call):
     assert app.url_for("Items") == "/items"
     with pytest.raises(ValueError):  # the same name at another path is refused by the router
         app.router.add(Route(path="/elsewhere", methods=frozenset({"GET"}), handler=echo, name="Items"))
+
+
+# -- parameter types of the app's own -----------------------------------------------------------------------
+class Color:
+    """A value object a custom type converts to (and url_for renders back)."""
+
+    def __init__(self, hex_digits: str) -> None:
+        self.hex = hex_digits.lower()
+
+    def __repr__(self) -> str:
+        return f"Color({self.hex})"
+
+
+async def test_registered_type_converts_and_refuses(app, call):
+    def hex_color(value: str) -> Color:
+        if value == "000000":
+            raise ValueError("black is not a color here")
+        return Color(value)
+
+    app.router.register_type("color", r"[0-9a-fA-F]{6}", hex_color, to_string=lambda c: c.hex)
+    app.get("/paint/<c:color>/<n:int>")(echo)
+    import orjson
+    assert orjson.loads((await call(app, "GET", "/paint/FF8800/2")).body) == {"c": "Color(ff8800)", "n": "2"}
+    assert (await call(app, "GET", "/paint/FF88/2")).status == 404       # the regex refuses it
+    assert (await call(app, "GET", "/paint/FF8800x/2")).status == 404    # the whole segment must match
+    assert (await call(app, "GET", "/paint/000000/2")).status == 404     # convert raised ValueError
+    assert app.url_for("echo", c=Color("ABCDEF"), n=3) == "/paint/abcdef/3"
+    with pytest.raises(URLBuildError):
+        app.url_for("echo", c=Color("nothex"), n=3)
+
+
+async def test_registered_type_in_mixed_segments_tails_and_blueprints(app, call):
+    app.router.register_type("ver", r"v[0-9]+", lambda v: int(v[1:]))
+    app.get("/pkg/<name:alpha>-<version:ver>.tar")(echo)
+    app.get("/docs/<version:ver>/<page:path>")(echo)
+    bp = Blueprint("bp", url_prefix="/bp")
+    bp.get("/<version:ver>")(echo)
+    app.blueprint(bp)
+    import orjson
+    package = orjson.loads((await call(app, "GET", "/pkg/necktie-v12.tar")).body)
+    assert package == {"name": "'necktie'", "version": "12"}
+    assert orjson.loads((await call(app, "GET", "/docs/v3/a/b")).body) == {"version": "3", "page": "'a/b'"}
+    assert orjson.loads((await call(app, "GET", "/bp/v7")).body) == {"version": "7"}
+    assert (await call(app, "GET", "/bp/7")).status == 404
+
+
+async def test_registered_type_rank_orders_competing_patterns(app, call):
+    app.router.register_type("even", r"-?[0-9]*[02468]", int, rank=0)  # tried before int (rank 1)
+    app.router.register_type("word", r"[a-z]+", rank=6)  # tried after str (rank 5)
+    app.get("/n/<v:int>", name="as_int")(lambda request, v: text(f"int {v}"))
+    app.get("/n/<v:even>", name="as_even")(lambda request, v: text(f"even {v}"))
+    app.get("/w/<v:word>", name="as_word")(lambda request, v: text(f"word {v}"))
+    app.get("/w/<v>", name="as_str")(lambda request, v: text(f"str {v}"))
+    assert (await call(app, "GET", "/n/4")).text == "even 4"
+    assert (await call(app, "GET", "/n/5")).text == "int 5"
+    assert (await call(app, "GET", "/w/abc")).text == "str abc"
+
+
+def test_register_type_refusals_and_isolation():
+    app = Necktie("types")
+    with pytest.raises(ValueError, match="exists already"):
+        app.router.register_type("int", r"[0-9]+")
+    with pytest.raises(ValueError, match="identifier"):
+        app.router.register_type("two words", r"x")
+    with pytest.raises(ValueError, match="invalid regex"):
+        app.router.register_type("broken", r"[a-")
+    app.get("/r/<v:abc>")(echo)  # "abc" is a regex here (it matches the text abc)...
+    with pytest.raises(ValueError, match="already use 'abc' as a regex"):
+        app.router.register_type("abc", r"[0-9]+")  # ...so it cannot become a type afterwards
+    app.router.register_type("digits", r"[0-9]+")
+    with pytest.raises(ValueError, match="exists already"):
+        app.router.register_type("digits", r"[0-9]+")
+    other = Necktie("other")
+    other.get("/d/<v:digits>")(echo)  # another app's router: "digits" is only a regex (the literal text)
+    assert other.router.resolve("GET", "/d/digits")[1] == {"v": "digits"}
+    with pytest.raises(NotFound):
+        other.router.resolve("GET", "/d/123")
+
+
+def test_each_pattern_is_parsed_once(monkeypatch):
+    """A route (and its trailing-slash twin) costs one parse of its pattern's syntax."""
+    from pynecktie import patterns, routing
+
+    calls = []
+    real = patterns.parse
+    monkeypatch.setattr(routing, "parse", lambda path, types: calls.append(path) or real(path, types))
+    app = Necktie("once")
+    app.get("/a/<x:int>/b/<y>")(echo)
+    app.get("/c/<rest:path>/")(echo)
+    assert calls == ["/a/<x:int>/b/<y>", "/c/<rest:path>/"]
+    assert app.router.resolve("GET", "/a/1/b/two/")[1] == {"x": 1, "y": "two"}
+    assert app.router.resolve("GET", "/c/d/e")[1] == {"rest": "d/e"}
+    assert app.router.resolve("GET", "/c/d/e/")[1] == {"rest": "d/e"}

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from .routing import _DEFAULT_LIMIT
+from .route import _DEFAULT_LIMIT
 from .websocket import WebSocketEndpoint
 
 H = TypeVar("H", bound=Callable[..., Any])
