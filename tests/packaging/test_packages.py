@@ -48,6 +48,76 @@ def test_importing_all_of_core_loads_no_server_package():
     assert out.stdout.strip() == "[]"
 
 
+# What CONTRIBUTING.md says core may do with the file system, and where: (module, function) pairs.
+# Serving files (files.py, static.py): these run in a worker thread, never on the event loop
+# (tests/static/test_static_off_loop.py checks that at run time).
+FILE_ACCESS_OFF_LOOP = {
+    ("files.py", "open_file"), ("files.py", "open_response"), ("files.py", "read_chunks"),
+    ("static.py", "_resolve"), ("static.py", "StaticFiles._answer"), ("static.py", "StaticFiles._respond"),
+    ("static.py", "_listing"),
+}
+# Set-up, before serving: app.static() checks its directory; update_config(path) runs a settings file.
+FILE_ACCESS_AT_SETUP = {("static.py", "StaticFiles.__init__"), ("config.py", "Config.update_config")}
+FILE_APIS = {
+    "open", "io.open", "io.FileIO", "os.open", "os.read", "os.pread", "os.stat", "os.lstat", "os.fstat",
+    "os.scandir", "os.listdir", "os.walk", "os.readlink", "os.access", "os.sendfile", "os.path.exists",
+    "os.path.lexists", "os.path.isfile", "os.path.isdir", "os.path.islink", "os.path.realpath",
+    "os.path.getsize", "os.path.getmtime", "runpy.run_path", "mimetypes.init", "mimetypes.read_mime_types",
+}
+FILE_METHODS = {"read_text", "read_bytes", "write_text", "write_bytes", "iterdir", "glob", "rglob"}
+FILE_MODULES = {"shutil", "tempfile", "glob", "fileinput", "aiofiles"}
+
+
+def _dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
+
+
+def _file_access(path: Path) -> set[tuple[str, str]]:
+    """(module, enclosing function) of every use of a file-system API in *path*."""
+    found: set[tuple[str, str]] = set()
+
+    def visit(node: ast.AST, scope: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = scope
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                inner = f"{scope}.{child.name}" if scope else child.name
+            name = _dotted(child) if isinstance(child, (ast.Name, ast.Attribute)) else ""
+            uses = name in FILE_APIS and not (isinstance(child, ast.Name) and name != "open")
+            if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute):
+                uses = uses or child.func.attr in FILE_METHODS
+            if isinstance(child, ast.Import):
+                uses = any(a.name.split(".")[0] in FILE_MODULES for a in child.names)
+            if isinstance(child, ast.ImportFrom) and child.level == 0 and child.module:
+                uses = child.module.split(".")[0] in FILE_MODULES or any(
+                    f"{child.module}.{a.name}" in FILE_APIS for a in child.names)
+            if uses:
+                found.add((path.name, scope or "<module>"))
+            visit(child, inner)
+
+    visit(ast.parse(path.read_text()), "")
+    return found
+
+
+def test_core_touches_the_file_system_only_where_contributing_says():
+    """No module or function of core beyond the named ones uses a file-system API; each named one does."""
+    found = set().union(*(_file_access(path) for path in CORE_SRC.rglob("*.py")))
+    assert found == FILE_ACCESS_OFF_LOOP | FILE_ACCESS_AT_SETUP
+
+
+def test_the_contributing_guide_names_what_core_may_touch():
+    layout = (ROOT / "CONTRIBUTING.md").read_text()
+    row = next(line for line in layout.splitlines() if line.startswith("| `packages/necktie-core` |"))
+    for name in sorted(FORBIDDEN - {"necktie_server", "necktie_testing"}):
+        assert f"`{name}`" in row, name
+    for module in {module for module, _ in FILE_ACCESS_OFF_LOOP | FILE_ACCESS_AT_SETUP}:
+        assert f"`{module}`" in row, module
+    assert "worker thread" in row and "event loop" in row
+
+
 @pytest.mark.parametrize("package", ["necktie-core", "necktie-server", "necktie-testing"])
 def test_each_package_builds_a_wheel_on_its_own(package, tmp_path):
     subprocess.run(

@@ -1,7 +1,8 @@
 """Necktie: a fast async web framework whose signature is request and response streaming.
 
 This package (`necktie-core`) holds the application, routing, requests, responses and errors; it does no
-I/O. Serve an app with ``app.run()`` (``pip install necktie-server``) or any ASGI server.
+network I/O (the files it serves are opened in a worker thread). Serve an app with ``app.run()``
+(``pip install necktie-server``) or any ASGI server.
 """
 
 from .__about__ import __version__

@@ -272,7 +272,7 @@ class Necktie(Registry):
                 else "No response returned by the handler"
             )
         if isinstance(response, FileResponse):
-            files.prepare(request, response)
+            await files.prepare(request, response)
         return response
 
     async def _run_response_middleware(
@@ -376,9 +376,9 @@ class Necktie(Registry):
         await sink.end()
 
     async def _send_file(self, request: Request, response: FileResponse, sink: ResponseSink) -> None:
-        if response.file is None and response.status != 304:
+        if response.stat is None:
             try:
-                files.prepare(request, response)  # a FileResponse made by middleware or an error handler
+                await files.prepare(request, response)  # made by middleware or an error handler
             except Exception as exc:
                 error = await self._error_response(request, exc)
                 await self._send(request, error, sink)

@@ -1,10 +1,11 @@
 """File responses, the pipeline's part: validators, conditional requests, byte ranges, and a generic sender.
 
 `prepare` opens the file a `FileResponse` names and decides what to send: a 304, a 206 part, a 416 error or
-the whole file, setting the headers that say so. `send` hands it to the carrier: its ``send_file`` when it
-has one (necktie-server uses the kernel's ``sendfile``), else `send_chunked`, which reads the file in a worker
-thread a chunk at a time and writes through the ordinary streaming seam — any carrier can serve files.
-"""
+the whole file, setting the headers that say so. Opening happens in a worker thread (`open_response`, which
+also reads a small file whole), so the event loop never waits on the disk. `send` hands the file to the
+carrier: its ``send_file`` when it has one (necktie-server uses the kernel's ``sendfile``), else
+`send_chunked`, which reads the file in a worker thread a chunk at a time and writes through the ordinary
+streaming seam — any carrier can serve files."""
 
 from __future__ import annotations
 
@@ -156,9 +157,12 @@ def _if_range_holds(value: str, etag: str | None, mtime: float) -> bool:
     return since is not None and int(mtime) == since
 
 
+SMALL_FILE = 32_768  # up to this size a file is read whole when it is opened, and sent with its head at once
+
+
 def open_file(path: str) -> tuple[IO[bytes], os.stat_result]:
     """Open a regular file for reading: a missing file or a non-file is `NotFound`, an unreadable one
-    `Forbidden`."""
+    `Forbidden`. Blocking: called in a worker thread (`open_response`), never on the event loop."""
     try:
         f = io.FileIO(path, "r")  # unbuffered: only its descriptor is used; closed by FileResponse.close
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError, ValueError):
@@ -176,19 +180,35 @@ def open_file(path: str) -> tuple[IO[bytes], os.stat_result]:
     return f, st
 
 
-def prepare(request: Request, response: FileResponse) -> None:
-    """Open the file of *response* and set its status, headers and the part to send for *request*."""
+def open_response(response: FileResponse) -> None:
+    """Open *response*'s file and stat it; a small one (sent with the kernel's help otherwise) is read
+    whole and closed at once. Blocking: run it in a worker thread, as `prepare` and `StaticFiles` do."""
+    if not mimetypes.inited:
+        mimetypes.init()  # reads the system's MIME tables once: here, not on the loop in guess_type
     f, st = open_file(response.location)
+    if response.use_sendfile and st.st_size <= SMALL_FILE:
+        try:
+            response.data = os.pread(f.fileno(), st.st_size, 0)
+        finally:
+            f.close()
+    else:
+        response.file = f
+    response.stat = st
+
+
+async def prepare(request: Request, response: FileResponse) -> None:
+    """Open the file of *response* (in a worker thread, unless a handler did) and set its status, headers
+    and the part to send for *request*."""
+    if response.stat is None:
+        await asyncio.get_running_loop().run_in_executor(None, open_response, response)
+    assert response.stat is not None
     try:
-        _prepare_open(request, response, st)
+        _prepare_open(request, response, response.stat)
     except BaseException:
-        f.close()
+        response.close()
         raise
-    if response.file is not None:  # a previous preparation: keep only the newest file
-        response.file.close()
-    response.file = f if response.status != 304 else None
-    if response.file is None:
-        f.close()
+    if response.status == 304:
+        response.close()
 
 
 def _prepare_open(request: Request, response: FileResponse, st: os.stat_result) -> None:
@@ -281,25 +301,20 @@ async def send_chunked(sink: ResponseSink, response: FileResponse, skip_body: bo
     await sink.end()
 
 
-SMALL_FILE = 32_768  # up to this size a file is read at once and sent with its head in one write
-
-
 async def send(request: Request, response: FileResponse, sink: ResponseSink) -> None:
-    """Send a prepared file response: a bodiless 304, a small file in one piece, the carrier's
-    ``send_file``, or `send_chunked`."""
+    """Send a prepared file response: a bodiless 304, a small file (read when opened) in one piece, the
+    carrier's ``send_file``, or `send_chunked`."""
     try:
-        if response.file is None:
+        if response.status == 304:
             await sink.send(response, b"")
             return
-        if response.count <= SMALL_FILE and response.use_sendfile:
-            # Reading a few KiB (from the page cache, almost always) costs less than a thread hop or a
-            # second write, and the head and body leave in one packet.
-            count = response.count
-            data = os.pread(response.file.fileno(), count, response.offset) if count else b""
-            await sink.send(response, data)
+        if response.data is not None:
+            # A few KiB read with the open cost less than a second thread hop or a second write, and the
+            # head and body leave in one packet.
+            await sink.send(response, response.data[response.offset : response.offset + response.count])
             return
         send_file = getattr(sink, "send_file", None)
-        if send_file is not None and response.use_sendfile:
+        if send_file is not None and response.use_sendfile and response.file is not None:
             await send_file(response, response.file, response.offset, response.count)
         else:
             await send_chunked(sink, response, skip_body=request.method == "HEAD")

@@ -273,6 +273,8 @@ class FileResponse(BaseHTTPResponse):
         "chunk_size",
         "use_sendfile",
         "file",
+        "stat",
+        "data",
         "offset",
         "count",
     )
@@ -305,8 +307,11 @@ class FileResponse(BaseHTTPResponse):
         self.use_conditional = use_conditional
         self.chunk_size = chunk_size
         self.use_sendfile = use_sendfile
-        # Set when the pipeline prepares the response: the open file and the bytes of it to send.
+        # Set when the file is opened: the open file, or all of a small file's bytes; and its stat.
         self.file: IO[bytes] | None = None
+        self.stat: os.stat_result | None = None
+        self.data: bytes | None = None
+        # Set when the pipeline prepares the response: the part of the file to send.
         self.offset = 0
         self.count = 0
 

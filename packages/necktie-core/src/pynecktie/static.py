@@ -4,10 +4,14 @@
 once, so ``%252e`` stays the literal text ``%2e`` — and refuses NUL bytes, backslashes, ``..`` segments and
 absolute paths, then resolves symlinks and refuses anything whose real location is outside the root
 (unless following symlinks out of it was asked for). Every refusal looks exactly like a missing file.
+
+The file system is touched in a worker thread only (`StaticFiles.__call__` hands it one function per
+request), and when the app registers the directory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import os
 import stat
@@ -15,7 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from .exceptions import NotFound
-from .files import guess_type
+from .files import guess_type, open_response
 from .response import FileResponse, HTTPResponse
 
 if TYPE_CHECKING:
@@ -124,33 +128,41 @@ class StaticFiles:
         self.use_sendfile = use_sendfile
         self.__name__ = "static"
 
-    def __call__(self, request: Request, filename: str = "") -> FileResponse | HTTPResponse:
-        """Answer one request for *filename* (relative to the root)."""
+    async def __call__(self, request: Request, filename: str = "") -> FileResponse | HTTPResponse:
+        """Answer one request for *filename* (relative to the root).
+
+        Every file-system step (resolving the path, picking an index or a ``.gz`` sibling, opening the
+        file, listing a directory) runs in one worker thread: a slow disk never stalls the event loop.
+        """
+        gzip = self.gzip and accepts_gzip(request.headers.get("accept-encoding", ""))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self._answer, filename, gzip, request.path)
+
+    def _answer(self, filename: str, gzip: bool, request_path: str) -> FileResponse | HTTPResponse:
         if self.is_file:
-            return self._respond(request, self.root, self.root)
-        found = _resolve(self.root, filename, self.follow_external_symlinks)
-        if found is None or found[1] is None:
+            return self._respond(self.root, self.root, gzip)
+        path, st = _resolve(self.root, filename, self.follow_external_symlinks) or ("", None)
+        if st is None:
             raise NotFound("File not found")
-        path, st = found
         if stat.S_ISDIR(st.st_mode):
             for name in self.index:
                 relative = f"{filename.rstrip('/')}/{name}" if filename.strip("/") else name
                 candidate = safe_path(self.root, relative, self.follow_external_symlinks)
                 if candidate is not None and os.path.isfile(candidate):
-                    return self._respond(request, candidate, relative)
+                    return self._respond(candidate, relative, gzip)
             if self.directory_view:
-                return self._listing(request, path)
+                return _listing(request_path, path)
             raise NotFound("File not found")
         if not stat.S_ISREG(st.st_mode):
             raise NotFound("File not found")
-        return self._respond(request, path, filename)
+        return self._respond(path, filename, gzip)
 
-    def _respond(self, request: Request, path: str, relative: str) -> FileResponse:
+    def _respond(self, path: str, relative: str, gzip: bool) -> FileResponse:
         content_type = self.content_type or guess_type(path)
         headers = {}
         if self.gzip:
             headers["Vary"] = "Accept-Encoding"
-            if accepts_gzip(request.headers.get("accept-encoding", "")):
+            if gzip:
                 gz = (
                     path + ".gz"
                     if self.is_file
@@ -159,19 +171,22 @@ class StaticFiles:
                 if gz is not None and os.path.isfile(gz):
                     headers["Content-Encoding"] = "gzip"
                     path = gz
-        return FileResponse(
+        response = FileResponse(
             path, 200, headers, content_type, max_age=self.max_age, use_sendfile=self.use_sendfile
         )
+        open_response(response)
+        return response
 
-    def _listing(self, request: Request, directory: str) -> HTTPResponse:
-        base = request.path if request.path.endswith("/") else request.path + "/"
-        rows = []
-        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
-            name = entry.name + ("/" if entry.is_dir() else "")
-            rows.append(f'<li><a href="{html.escape(quote(base + name))}">{html.escape(name)}</a></li>')
-        title = html.escape(f"Index of {request.path}")
-        body = (
-            f"<!DOCTYPE html><html><head><meta charset=utf-8><title>{title}</title></head>"
-            f"<body><h1>{title}</h1><ul>{''.join(rows)}</ul></body></html>"
-        )
-        return HTTPResponse(body, 200, None, "text/html; charset=utf-8")
+
+def _listing(request_path: str, directory: str) -> HTTPResponse:
+    base = request_path if request_path.endswith("/") else request_path + "/"
+    rows = []
+    for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+        name = entry.name + ("/" if entry.is_dir() else "")
+        rows.append(f'<li><a href="{html.escape(quote(base + name))}">{html.escape(name)}</a></li>')
+    title = html.escape(f"Index of {request_path}")
+    body = (
+        f"<!DOCTYPE html><html><head><meta charset=utf-8><title>{title}</title></head>"
+        f"<body><h1>{title}</h1><ul>{''.join(rows)}</ul></body></html>"
+    )
+    return HTTPResponse(body, 200, None, "text/html; charset=utf-8")
