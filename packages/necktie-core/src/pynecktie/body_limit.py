@@ -17,9 +17,14 @@ if TYPE_CHECKING:
     from .routing import Route
 
 
+def over_limit(length: int | None, limit: int | None) -> bool:
+    """Whether a declared body *length* is over *limit* (``None``: unknown length, or no limit)."""
+    return length is not None and limit is not None and length > limit
+
+
 def refuse_declared(length: int | None, limit: int | None) -> None:
-    """Raise `PayloadTooLarge` when a declared body *length* is over *limit* (``None``: unknown, no limit)."""
-    if length is not None and limit is not None and length > limit:
+    """Raise `PayloadTooLarge` when `over_limit`."""
+    if over_limit(length, limit):
         raise PayloadTooLarge(f"Request body of {length} bytes exceeds the limit of {limit}")
 
 

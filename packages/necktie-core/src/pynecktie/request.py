@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
 from . import _json
-from .body_limit import refuse_declared
+from .body_limit import over_limit, refuse_declared
 from .exceptions import BadRequest, PayloadTooLarge, ServerError
 from .forms import File, RequestParameters
 from .headers import Headers
@@ -83,6 +83,11 @@ class RequestStream:
         return chunk
 
     read_chunk = get
+
+    @property
+    def refuses_declared(self) -> bool:
+        """True when the first ``get()`` will refuse the declared length (over ``max_size`` as it is now)."""
+        return over_limit(self._declared, self.max_size)
 
     async def read(self) -> bytes:
         """The rest of the body, joined."""

@@ -95,23 +95,44 @@ class Cycle:
         """True once a response head has been sent."""
         return self.stage is not Stage.IDLE
 
-    def _connection_line(self) -> str:
-        return self._connection_bytes().decode("latin-1")
-
     def _connection_bytes(self) -> bytes:
-        """The end of the head: whether the connection stays open, decided now."""
-        if (
-            not self.keep_alive
-            or self.protocol.closing
-            or not self.complete
-            or (self.buffer is not None and not self.buffer.consumed)
-        ):
-            # An answer before the whole request body was read ends the connection: the rest is unread.
+        """The end of a complete response's head: whether the connection stays open, decided now (its end)."""
+        if not self.keep_alive or self.protocol.closing or not self.complete:
+            # An answer before the whole request body arrived ends the connection: the rest is unread.
             self.keep_alive = False
             return b"connection: close\r\n\r\n"
         if self.request is not None and self.request.version == "1.0":
             return b"connection: keep-alive\r\n\r\n"
         return b"\r\n"
+
+    def _streamed_connection_line(self) -> str:
+        """The end of a streamed response's head: ``close`` only when that is already certain.
+
+        A full-duplex handler reads the request body while its response streams, so whether the body is
+        complete is decided when the response ends (`end`), not here.
+        """
+        if not self.keep_alive or self.protocol.closing:
+            self.keep_alive = False
+            return "connection: close\r\n\r\n"
+        if self.request is not None and self.request.version == "1.0":
+            return "connection: keep-alive\r\n\r\n"
+        return "\r\n"
+
+    def _continue_before_head(self) -> bytes:
+        """``100 Continue`` when a stream route's head goes out while the client still waits for it.
+
+        The handler started its response before its first ``get()``: without the 100, a client such as
+        curl would wait for its own timeout before sending the body the handler is about to read. Not
+        when the declared length is over the limit: the first ``get()`` will refuse it.
+        """
+        request = self.request
+        if not self.expect_continue or self.complete or self.buffer is None or request is None:
+            return b""
+        self.expect_continue = False
+        stream = request.stream
+        if stream is not None and stream.refuses_declared:
+            return b""
+        return h1.CONTINUE
 
     async def send(self, response: BaseHTTPResponse, body: bytes) -> None:
         """Send a complete response in one write."""
@@ -146,7 +167,8 @@ class Cycle:
         else:
             framing = f"date: {h1.http_date()}\r\n"
             body = b""
-        head = h1.encode_head(status, plan.content_type, plan.fields, framing + self._connection_line())
+        connection = self._connection_bytes().decode("latin-1")
+        head = h1.encode_head(status, plan.content_type, plan.fields, framing + connection)
         self.status = status
         self.sent = 0 if self.is_head else len(body)  # what went on the wire
         protocol = self.protocol
@@ -203,11 +225,11 @@ class Cycle:
             framing = "transfer-encoding: chunked\r\n"
         if self.is_head:
             self.framing = Framing.NONE
-        framing += f"date: {h1.http_date()}\r\n"
-        head = h1.encode_head(status, plan.content_type, plan.fields, framing + self._connection_line())
+        framing += f"date: {h1.http_date()}\r\n{self._streamed_connection_line()}"
+        head = h1.encode_head(status, plan.content_type, plan.fields, framing)
         self.status = status
         self.stage = Stage.STREAMING
-        self.protocol.write(head)
+        self.protocol.write(self._continue_before_head() + head)
 
     def write(self, data: bytes) -> Awaitable[None]:
         """Frame and send *data* now; the result, when awaited, waits for the transport to drain."""
@@ -256,6 +278,8 @@ class Cycle:
             self.keep_alive = False
         elif self.framing is Framing.CLOSE:
             self.keep_alive = False
+        if not self.complete:
+            self.keep_alive = False  # the handler left part of the request body unread: decided at the end
         self.stage = Stage.DONE
         self.protocol.response_done(self)
 
