@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import h11
 import pytest
 from adapter_carriers import exchange, header
 
@@ -94,3 +95,46 @@ def test_response_stream_is_chunked_csv(response_streaming):
     assert header(response, b"content-type") == b"text/csv"
     assert header(response, b"transfer-encoding") == b"chunked"
     assert body == b"foo,bar"
+
+
+def _responses(sock: socket.socket, count: int) -> list[tuple[int, bytes, bytes | None]]:
+    """Read *count* responses in a row from one connection: (status, body, Connection header) each."""
+    conn = h11.Connection(h11.CLIENT)
+    out = []
+    for _ in range(count):
+        conn.send(h11.Request(method="POST", target="/", headers=[("Host", "x"), ("Content-Length", "0")]))
+        conn.send(h11.EndOfMessage())
+        status, body, connection = 0, b"", None
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                data = sock.recv(65536)
+                assert data, "the server closed the connection"
+                conn.receive_data(data)
+            elif isinstance(event, h11.Response):
+                status, connection = event.status_code, dict(event.headers).get(b"connection")
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                break
+        out.append((status, body, connection))
+        conn.start_next_cycle()
+    return out
+
+
+def test_two_duplex_requests_share_one_connection(request_streaming):
+    with socket.create_connection(("127.0.0.1", request_streaming.port), timeout=30) as sock:
+        for word in (b"one1", b"two1"):
+            sock.sendall(b"POST /stream HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+            sock.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(word), word))
+            [(status, body, connection)] = _responses(sock, 1)
+            assert (status, body) == (200, word.replace(b"1", b"A"))
+            assert connection != b"close"
+
+
+def test_a_request_pipelined_behind_a_duplex_request_is_answered(request_streaming):
+    with socket.create_connection(("127.0.0.1", request_streaming.port), timeout=30) as sock:
+        sock.sendall(b"POST /stream HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"2\r\na1\r\n0\r\n\r\n"
+                     b"POST /method_view HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+        assert [(s, b) for s, b, _ in _responses(sock, 2)] == [(200, b"aA"), (200, b"hello")]
