@@ -6,6 +6,8 @@ with (1002 protocol error, 1007 invalid data, 1009 too big), or that what is all
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 from necktie_testing import LiveServer
 from test_websocket_limits import exchange, fragmented, sizes_app
@@ -86,3 +88,55 @@ def test_valid_but_unusual_input_is_accepted(port, name):
 def test_a_valid_close_code_is_echoed(port, code):
     frames = exchange(port, frame(CLOSE, close_payload(code, b"bye")))
     assert frames[-1][0] == CLOSE and close_code(frames) == code
+
+
+DEFLATE = b"Sec-WebSocket-Extensions: permessage-deflate\r\n"
+
+
+def deflated(data: bytes) -> bytes:
+    """*data* compressed as permessage-deflate sends it (raw deflate, the final empty block's tail cut)."""
+    compressor = zlib.compressobj(wbits=-15)
+    out = compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    assert out.endswith(b"\x00\x00\xff\xff")
+    return out[:-4]
+
+
+def inflated(data: bytes) -> bytes:
+    return zlib.decompressobj(wbits=-15).decompress(data + b"\x00\x00\xff\xff")
+
+
+def test_permessage_deflate_is_in_use(port):
+    frames = exchange(port, frame(TEXT, deflated(b"squeeze " * 100), rsv=0x40), extra=DEFLATE)
+    assert frames[0][0] == TEXT and inflated(frames[0][1]) == b"str 800"
+
+
+def two_compressed_fragments(first: bytes, second: bytes) -> bytes:
+    """One message compressed as one stream and cut in two frames (only the last one loses the tail)."""
+    compressor = zlib.compressobj(wbits=-15)
+    head = compressor.compress(first) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    tail = (compressor.compress(second) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    return frame(BINARY, head, rsv=0x40, fin=False) + frame(CONT, tail)
+
+
+def test_a_compressed_message_in_fragments_is_accepted(port):
+    frames = exchange(port, two_compressed_fragments(bytes(2000), bytes(2000)), extra=DEFLATE)
+    assert frames[0][0] == TEXT and inflated(frames[0][1]) == b"bytes 4000"
+
+
+COMPRESSED_REFUSED = {
+    # 64 MiB of zeros in 64 KiB: inflated only up to the limit, then refused.
+    "a decompression bomb": (frame(BINARY, deflated(bytes(64 << 20)), rsv=0x40), 1009),
+    "a bomb spread over fragments": (two_compressed_fragments(bytes(3000), bytes(3000)), 1009),
+    "RSV1 on a continuation frame": (
+        frame(TEXT, deflated(b"a"), rsv=0x40, fin=False) + frame(CONT, b"b", rsv=0x40), 1002),
+    "RSV1 on a ping": (frame(PING, b"p", rsv=0x40), 1002),
+    "data that does not inflate": (frame(TEXT, b"\xff\xff\xff\xff", rsv=0x40), 1002),
+}
+
+
+@pytest.mark.parametrize("name", COMPRESSED_REFUSED)
+def test_invalid_compressed_input_is_refused(port, name):
+    data, code = COMPRESSED_REFUSED[name]
+    frames = exchange(port, data, extra=DEFLATE)
+    assert close_code(frames) == code, frames
+    assert not [f for f in frames if f[0] == TEXT]

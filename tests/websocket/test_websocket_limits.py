@@ -32,9 +32,10 @@ def fragmented(opcode: int, pieces: list[bytes]) -> bytes:
     return b"".join(frame(opcode if i == 0 else CONT, piece, fin=i == last) for i, piece in enumerate(pieces))
 
 
-def exchange(port: int, data: bytes, timeout: float = 10.0) -> list[tuple[int, bytes]]:
-    """Send *data* after the handshake; once the server answered, a close; every frame it sent."""
-    sock, response = raw_handshake(port, path=b"/sizes")
+def exchange(port: int, data: bytes, timeout: float = 10.0, extra: bytes = b"") -> list[tuple[int, bytes]]:
+    """Send *data* after the handshake (*extra* header lines in it); once the server answered, a close;
+    every frame it sent."""
+    sock, response = raw_handshake(port, path=b"/sizes", extra=extra)
     assert response.startswith(b"HTTP/1.1 101 "), response
     sock.settimeout(timeout)
     try:
