@@ -25,6 +25,7 @@ from .websocket import (
     Message,
     WebSocket,
     WebSocketClosed,
+    check_close,
     endpoint_of,
     select_subprotocol,
     serve,
@@ -149,6 +150,7 @@ class AsgiWebSocket(WebSocket):
 
     async def close(self, code: int = NORMAL_CLOSURE, reason: str = "") -> None:
         """Close with *code* and *reason* (the server runs the closing handshake)."""
+        check_close(code, reason)
         if self._close is not None:
             return
         self._close = (code, reason)

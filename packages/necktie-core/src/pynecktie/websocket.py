@@ -108,7 +108,10 @@ class WebSocket(ABC):
 
     @abstractmethod
     async def close(self, code: int = NORMAL_CLOSURE, reason: str = "") -> None:
-        """Start the closing handshake with *code* and *reason* and wait (bounded) for it to finish."""
+        """Start the closing handshake with *code* and *reason* and wait (bounded) for it to finish.
+
+        `ValueError` (see `check_close`) for a code a server may not send or a reason over 123 bytes.
+        """
 
     async def recv(self, timeout: float | None = None, *, none_on_close: bool = False) -> Message | None:
         """The next message, waiting at most *timeout* seconds (``TimeoutError`` after that).
@@ -169,6 +172,19 @@ class WebSocketEndpoint:
     def __call__(self, request: Request, **params: Any) -> Any:
         """Reached only by a request that was not an upgrade: 426 Upgrade Required."""
         raise UpgradeRequired()
+
+
+def check_close(code: int, reason: str) -> None:
+    """Raise `ValueError` unless a server may close with *code* and *reason* (RFC 6455 section 7.4).
+
+    The codes: 1000-1003, 1007-1014 and 3000-4999 (1004 is reserved; 1005, 1006 and 1015 only report
+    what happened and never go on the wire). The reason shares the close frame's 125 bytes with the code:
+    at most 123 bytes of UTF-8.
+    """
+    if not (1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999):
+        raise ValueError(f"{code} is not a close code a server may send")
+    if len(reason) > 30 and len(reason.encode()) > 123:  # 30 characters are at most 120 bytes
+        raise ValueError("a close reason is at most 123 bytes of UTF-8")
 
 
 def select_subprotocol(offered: Sequence[str], supported: Sequence[str]) -> str | None:

@@ -31,6 +31,7 @@ from pynecktie.websocket import (
     Message,
     WebSocket,
     WebSocketClosed,
+    check_close,
     endpoint_of,
     select_subprotocol,
     serve,
@@ -264,6 +265,7 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
 
     async def close(self, code: int = NORMAL_CLOSURE, reason: str = "") -> None:
         """Send a close frame and wait (at most ``WEBSOCKET_CLOSE_TIMEOUT``) for the connection to close."""
+        check_close(code, reason)
         if not self.lost and self.protocol.state is State.OPEN:
             self.protocol.send_close(code, reason)
             self._flush()

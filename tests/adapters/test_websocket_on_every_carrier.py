@@ -1,5 +1,6 @@
-"""WEBSOCKET_MAX_SIZE holds on every carrier: under uvicorn and granian too, a message over the app's limit
-closes the connection with 1009 and the handler sees that close (``ws_limits_app``)."""
+"""Websocket rules on every carrier (``ws_app``): under uvicorn and granian too, a message over the app's
+WEBSOCKET_MAX_SIZE closes the connection with 1009 and the handler sees that close; a close code a server
+may not send is refused before anything goes out."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ import pytest
 from adapter_carriers import HERE, request, serving
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
-from ws_limits_app import LIMIT
+from ws_app import BAD_CLOSES, LIMIT, LONGEST_REASON
 
 
 @pytest.fixture(scope="module")
 def server(carrier, tmp_path_factory):
     log = tmp_path_factory.mktemp("ws") / "log"
-    with serving(carrier, "ws_limits_app", HERE, log, websockets=True) as running:
+    with serving(carrier, "ws_app", HERE, log, websockets=True) as running:
         yield running
 
 
@@ -66,3 +67,11 @@ async def test_a_fragmented_message_over_the_limit_closes_with_1009(server):
         await ws.send(["x" * 100] * 10)
         assert await ws.recv() == f"str {LIMIT}"
     assert await refused(server.port, ["x" * 100] * 11) == 1009
+
+
+async def test_a_close_a_server_may_not_send_is_refused(server):
+    async with connect(f"ws://127.0.0.1:{server.port}/bad-close") as ws:
+        assert await ws.recv() == f"refused {[code for code, _ in BAD_CLOSES]}"
+        with pytest.raises(ConnectionClosed):
+            await ws.recv()
+    assert (ws.close_code, ws.close_reason) == (4999, LONGEST_REASON)
