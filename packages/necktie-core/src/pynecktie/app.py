@@ -245,7 +245,7 @@ class Necktie(Registry):
         if type(response) is HTTPResponse:
             await sink.send(response, response.body)
         else:
-            await self._send(request, response, sink)
+            await self.send_response(request, response, sink)
 
     async def _respond(self, request: Request, route: Route | None) -> BaseHTTPResponse:
         stream = request.stream
@@ -328,7 +328,11 @@ class Necktie(Registry):
                         return handler
         return None
 
-    async def _send(self, request: Request, response: BaseHTTPResponse, sink: ResponseSink) -> None:
+    async def send_response(self, request: Request, response: BaseHTTPResponse, sink: ResponseSink) -> None:
+        """Send *response* (complete, streamed or a file) for *request* to *sink*, as the pipeline does.
+
+        For a carrier answering a request itself after the handler stage (a refused websocket upgrade).
+        """
         if isinstance(response, HTTPResponse):
             await sink.send(response, response.body)
             return
@@ -381,7 +385,7 @@ class Necktie(Registry):
                 await files.prepare(request, response)  # made by middleware or an error handler
             except Exception as exc:
                 error = await self._error_response(request, exc)
-                await self._send(request, error, sink)
+                await self.send_response(request, error, sink)
                 return
         try:
             await files.send(request, response, sink)

@@ -47,21 +47,6 @@ class Watchdog:
         self._expired: set[asyncio.Task[object]] = set()
         self._handle: asyncio.TimerHandle | None = None
 
-    def watch(self, task: asyncio.Task[object]) -> None:
-        """Start the clock for *task*."""
-        self._deadlines[task] = self._loop.time() + self._timeout
-        if self._handle is None:
-            self._handle = self._loop.call_later(self._tick, self._check)
-
-    def watch_current(self) -> asyncio.Task[object]:
-        """Start the clock for the running task, and return it."""
-        loop = self._loop
-        task: asyncio.Task[object] = current_task(loop)  # type: ignore[assignment]
-        self._deadlines[task] = loop.time() + self._timeout
-        if self._handle is None:
-            self._handle = loop.call_later(self._tick, self._check)
-        return task
-
     def unwatch(self, task: asyncio.Task[object]) -> None:
         """Stop watching *task* (its handler answered or failed)."""
         self._deadlines.pop(task, None)
@@ -99,7 +84,7 @@ class Watchdogs:
     def start(self) -> tuple[Watchdog, asyncio.Task[object]]:
         """Start the clock for the running task on its loop's watchdog; both are returned.
 
-        (`current` and `Watchdog.watch_current` in one call: this runs for every request.)
+        (`current` and starting the clock in one call, inline: this runs for every request.)
         """
         loop = asyncio.get_running_loop()
         watchdog = self._last

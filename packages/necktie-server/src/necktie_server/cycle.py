@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Generator
+from collections.abc import Awaitable
 from enum import Enum
 from time import perf_counter
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from pynecktie.exceptions import ConnectionClosed
 from pynecktie.heads import (
@@ -47,28 +47,12 @@ class Framing(Enum):
     CLOSE = 3  # HTTP/1.0: the body ends when the connection closes
 
 
-class _Drain:
-    """What ``write`` returns: awaiting it waits while the transport's buffer is above its high-water mark."""
-
-    __slots__ = ("_protocol",)
-
-    def __init__(self, protocol: HttpProtocol) -> None:
-        self._protocol = protocol
-
-    def __await__(self) -> Generator[Any, None, None]:
-        protocol = self._protocol
-        while protocol.write_paused and not protocol.closed:
-            yield from protocol.drain_waiter().__await__()
-        if protocol.closed:
-            raise ConnectionClosed("the client closed the connection")
-
-
 class Cycle:
     """A request's progress through the server and the sink its response goes to."""
 
     # Class-level defaults: a cycle only stores what differs for it, so creating one per request is cheap.
     buffer: BodyBuffer | None = None
-    parts: list[bytes] | None = None
+    parts: list[bytes | bytearray] | None = None  # a buffered body so far (tiny pieces joined in a bytearray)
     received = 0
     limit: int | None = None
     complete = False
@@ -97,7 +81,7 @@ class Cycle:
 
     def _connection_bytes(self) -> bytes:
         """The end of a complete response's head: whether the connection stays open, decided now (its end)."""
-        if not self.keep_alive or self.protocol.closing or not self.complete:
+        if not self.keep_alive or not self.complete:
             # An answer before the whole request body arrived ends the connection: the rest is unread.
             self.keep_alive = False
             return b"connection: close\r\n\r\n"
@@ -111,7 +95,7 @@ class Cycle:
         A full-duplex handler reads the request body while its response streams, so whether the body is
         complete is decided when the response ends (`end`), not here.
         """
-        if not self.keep_alive or self.protocol.closing:
+        if not self.keep_alive:
             self.keep_alive = False
             return "connection: close\r\n\r\n"
         if self.request is not None and self.request.version == "1.0":
@@ -236,10 +220,10 @@ class Cycle:
         protocol = self.protocol
         if self.stage is not Stage.STREAMING or protocol.closed:
             if protocol.closed:
-                return protocol.drain
+                return protocol.flow.drain
             raise RuntimeError(NOT_STREAMING)
         if not data:
-            return protocol.drain
+            return protocol.flow.drain
         framing = self.framing
         if framing is Framing.CHUNKED:
             protocol.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
@@ -253,9 +237,9 @@ class Cycle:
         elif framing is Framing.CLOSE:
             protocol.write(data)
         else:
-            return protocol.drain
+            return protocol.flow.drain
         self.sent += len(data)
-        return protocol.drain
+        return protocol.flow.drain
 
     async def send_file(self, response: BaseHTTPResponse, file: IO[bytes], offset: int, count: int) -> None:
         """Send a file response: the head (declaring ``Content-Length: count``), then the body by `files`."""

@@ -12,7 +12,7 @@ import socket
 import ssl as _ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import uvloop
 from pydantic import ValidationError
@@ -35,6 +35,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger("necktie.root")
 
 
+class Connection(Protocol):
+    """What the server asks of an open connection (an HTTP one, or the WebSocket that took one over)."""
+
+    @property
+    def transport(self) -> asyncio.Transport | None:
+        """The connection's transport (None before it is made)."""
+
+    def shutdown(self) -> None:
+        """Close now if idle, else after what is in progress (graceful shutdown)."""
+
+
 @dataclass(eq=False)
 class ServerState:
     """What every connection of one server shares."""
@@ -42,7 +53,7 @@ class ServerState:
     app: Necktie
     settings: ServerSettings
     loop: asyncio.AbstractEventLoop
-    connections: set[HttpProtocol] = field(default_factory=set)
+    connections: set[Connection] = field(default_factory=set)
     stopping: bool = False
     access_log: Callable[[Cycle], None] | None = None
 

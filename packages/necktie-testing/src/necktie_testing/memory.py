@@ -1,7 +1,7 @@
 """In-process mode: the real `necktie_server` protocol driven over an in-memory transport, no socket.
 
-`MemoryTransport` is what `HttpProtocol` writes to and pauses; `MemoryStream` is the client's end of the
-same pipe. Both directions are bounded the way a socket is: the client's ``send`` waits while the
+`MemoryTransport` is what the server's protocol writes to and pauses; `MemoryStream` is the client's end of
+the same pipe. Both directions are bounded the way a socket is: the client's ``send`` waits while the
 protocol has stopped reading, and the protocol is told to pause writing while the client has not read
 what it wrote. `InProcessServer` runs the app's listeners and hands out connections.
 """
@@ -15,7 +15,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from necktie_server.protocol import HttpProtocol
 from necktie_server.server import Server
 from pynecktie import Necktie
 
@@ -24,10 +23,13 @@ PIPE_LIMIT = 1 << 16  # what the client may have in flight towards the protocol,
 
 
 class MemoryTransport(asyncio.Transport):
-    """The server's side of an in-memory connection (the transport `HttpProtocol` is given)."""
+    """The server's side of an in-memory connection (the transport the server's protocol is given).
+
+    It speaks to the protocol only through `asyncio.Protocol`'s methods, as a socket transport does.
+    """
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, protocol: HttpProtocol, peer: tuple[str, int]
+        self, loop: asyncio.AbstractEventLoop, protocol: asyncio.Protocol, peer: tuple[str, int]
     ) -> None:
         super().__init__()
         self.loop = loop
@@ -234,7 +236,7 @@ class _MemoryListener:
 
 
 class InProcessServer(Server):
-    """The app served by the real `HttpProtocol` on the running loop, connections made in memory.
+    """The app served by necktie-server's real protocol on the running loop, connections made in memory.
 
     It is a `necktie_server.Server` that listens on nothing: ``await start()`` and ``await stop()`` run the
     listeners and the graceful shutdown exactly as for a socket, and ``connect()`` opens a connection.
@@ -242,9 +244,9 @@ class InProcessServer(Server):
 
     def __init__(self, app: Necktie, *, access_log: bool | None = None) -> None:
         super().__init__(app, access_log=access_log)
-        self._factory: Callable[[], HttpProtocol] | None = None
+        self._factory: Callable[[], asyncio.Protocol] | None = None
 
-    async def _listen(self, loop: asyncio.AbstractEventLoop, factory: Callable[[], HttpProtocol]) -> Any:
+    async def _listen(self, loop: asyncio.AbstractEventLoop, factory: Callable[[], asyncio.Protocol]) -> Any:
         self._factory = factory
         return _MemoryListener()
 

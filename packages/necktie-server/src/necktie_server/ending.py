@@ -1,0 +1,141 @@
+"""How a connection ends (a part of `HttpProtocol`, kept here as the mixin `Ending`): an error in the input
+answered in order, the client's FIN, read timeouts, graceful shutdown, and the lingering close.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from pynecktie.exceptions import ConnectionClosed, NecktieException, RequestTimeout
+
+from . import upgrade
+from .cycle import Cycle
+from .state import BODY, CLOSING, EOF, HEAD, LINGER, STOPPED, ConnectionState
+
+if TYPE_CHECKING:
+    from .protocol import HttpProtocol
+
+
+LINGER_SECONDS = 2.0  # after an error answer, how long input is still read and dropped before closing
+LINGER_BYTES = 1 << 22  # ...and how much of it
+
+
+class Stop(NecktieException):
+    """Raised inside a parser callback to stop parsing after the error was already handled."""
+
+
+class Ending(ConnectionState):
+    """The ways a connection stops reading requests and closes, on `HttpProtocol`."""
+
+    if not TYPE_CHECKING:  # (the type checker would then refuse assignments to the protocol's slots)
+        __slots__ = ()
+
+    def eof_received(self) -> bool | None:  # noqa: D102
+        if self.state is LINGER:
+            return None  # the FIN it waited for: close
+        # A half-closed client may still read its answer: keep the socket while a complete request runs.
+        cycle = self.parsing
+        if cycle is not None and not cycle.complete:
+            if cycle.buffer is not None:
+                cycle.buffer.fail(ConnectionClosed("the client closed the connection mid-body"))
+            return None
+        if self.cycles:
+            self.state = EOF  # nothing is left unread any more: close (not linger) after the answer
+            for cycle in self.cycles:
+                cycle.keep_alive = False
+            return True
+        return None
+
+    def _linger(self) -> None:
+        """Close after an answer while the client may still be sending (an error, an unread body).
+
+        Closing a socket with unread input makes the kernel send a reset, which can destroy the answer
+        before the client reads it. So: half-close (the client sees the end at once), then read and drop
+        what still comes for a moment, and close on the client's FIN, the time limit or the byte limit.
+        """
+        transport = self.transport
+        if transport is None or transport.is_closing() or not transport.can_write_eof():
+            self.close()
+            return
+        self.state = LINGER
+        self._discarded = 0
+        self._unparsed = b""
+        transport.write_eof()
+        self.deadline.arm(LINGER_SECONDS)
+        self.flow.resume_reading()
+
+    def close(self) -> None:
+        """Close after what is buffered has been written."""
+        if self.state < CLOSING:
+            self.state = CLOSING
+        self.deadline.cancel()
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def _stop_parsing(self) -> None:
+        """No further request is read: what was taken is answered, what still comes is left unread."""
+        if self.state <= BODY:
+            self.state = STOPPED
+        self._unparsed = b""
+        if self.state is not LINGER:
+            self.flow.pause_reading()
+
+    def _fail(self, exc: NecktieException) -> None:
+        """The input cannot be parsed any further: answer once, in order, then close."""
+        self._stop_parsing()
+        if isinstance(exc, Stop):
+            return
+        cycle = self.parsing
+        if cycle is not None and not cycle.complete:
+            cycle.keep_alive = False
+            if cycle.task is not None:
+                if cycle.buffer is not None:
+                    cycle.buffer.fail(exc)
+                return
+            cycle.error = exc
+        else:
+            cycle = Cycle(cast("HttpProtocol", self), None, False)
+            cycle.error = exc
+            self.cycles.append(cycle)
+        if self.cycles[0] is cycle:
+            self._activate()
+
+    def _upgrade(self, rest: bytes) -> None:
+        # A websocket route takes the connection over; any other upgrade: answer what was parsed, then close.
+        if len(self.cycles) == 1 and upgrade.take_over(cast("HttpProtocol", self), self.cycles[0]):
+            self._stop_parsing()
+            self._unparsed = rest  # the client's first frames, for hand_over
+            return
+        self._stop_parsing()
+        for cycle in self.cycles:
+            cycle.keep_alive = False
+        if not self.cycles:
+            self.close()
+
+    def _on_read_timeout(self) -> None:
+        state = self.state
+        if state is LINGER:
+            self.close()
+            return
+        if state > BODY:
+            if state <= EOF and not self.cycles:
+                self.close()
+            return
+        if self.flow.read_paused or self._unparsed:
+            # Not reading is the server's own back-pressure (a slow handler, a full pipeline): not the
+            # client's delay. The clock starts again when reading does.
+            self.deadline.arm(self.settings.request_timeout if state is HEAD else self.settings.body_timeout)
+        elif state is HEAD:
+            self._fail(RequestTimeout("Request header timeout"))
+        elif state is BODY:
+            self._fail(RequestTimeout("Request body timeout"))
+        elif not self.cycles:
+            self.close()
+
+    def shutdown(self) -> None:
+        """Close now if idle; otherwise after the response in progress."""
+        if not self.cycles and self.parsing is None:
+            self.close()
+        else:
+            for cycle in self.cycles:
+                cycle.keep_alive = False
