@@ -10,7 +10,18 @@ import tracemalloc
 import pytest
 from necktie_testing import LiveServer
 from pynecktie import Necktie
-from ws_wire import CLOSE, PING, TEXT, close_code, close_payload, frame, raw_handshake, read_frames
+from ws_wire import (
+    CLOSE,
+    PING,
+    TEXT,
+    FrameReader,
+    close_code,
+    close_payload,
+    deflated,
+    frame,
+    raw_handshake,
+    read_frames,
+)
 
 MiB = 1 << 20
 
@@ -113,3 +124,37 @@ def test_what_is_held_back_reaches_the_handler_in_order_before_the_close():
             time.sleep(0.02)
     assert seen == [(total, True, 1000)]
     assert close_code(frames) == 1000
+
+
+def test_a_compressed_connection_costs_the_server_little_memory():
+    # permessage-deflate keeps a compressor and a decompressor per connection: with zlib's defaults (32 KiB
+    # window, memLevel 8) that was ~300 KiB each, so opening connections was a cheap way to eat memory.
+    app = Necktie("ws_deflate_cost")
+    app.config.WEBSOCKET_PING_INTERVAL = 0
+
+    @app.websocket("/echo")
+    async def echo(request, ws):
+        async for message in ws:
+            await ws.send(message)
+
+    offer = b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+    hello = frame(TEXT, deflated(b"hello " * 100), rsv=0x40)
+    count = 20
+    with LiveServer(app) as server:
+        sock, _ = raw_handshake(server.port, extra=offer)  # warm up
+        sock.close()
+        tracemalloc.start()
+        try:
+            socks = []
+            for _ in range(count):
+                sock, response = raw_handshake(server.port, extra=offer)
+                socks.append(sock)
+                assert b"permessage-deflate" in response
+                sock.sendall(hello)
+                assert FrameReader(sock).next()[0] == TEXT
+            used, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+            for sock in socks:
+                sock.close()
+    assert used / count < 128 * 1024, f"{used / count / 1024:.0f} KiB per compressed connection"

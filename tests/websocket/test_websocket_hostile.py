@@ -11,7 +11,7 @@ import zlib
 import pytest
 from necktie_testing import LiveServer
 from test_websocket_limits import exchange, fragmented, sizes_app
-from ws_wire import BINARY, CLOSE, CONT, PING, PONG, TEXT, close_code, close_payload, frame
+from ws_wire import BINARY, CLOSE, CONT, PING, PONG, TEXT, close_code, close_payload, deflated, frame
 
 
 @pytest.fixture(scope="module")
@@ -91,14 +91,6 @@ def test_a_valid_close_code_is_echoed(port, code):
 
 
 DEFLATE = b"Sec-WebSocket-Extensions: permessage-deflate\r\n"
-
-
-def deflated(data: bytes) -> bytes:
-    """*data* compressed as permessage-deflate sends it (raw deflate, the final empty block's tail cut)."""
-    compressor = zlib.compressobj(wbits=-15)
-    out = compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
-    assert out.endswith(b"\x00\x00\xff\xff")
-    return out[:-4]
 
 
 def inflated(data: bytes) -> bytes:

@@ -6,6 +6,7 @@ import base64
 import os
 import socket
 import struct
+import zlib
 
 CONT, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
@@ -57,6 +58,14 @@ def frame(opcode: int, payload: bytes = b"", *, fin: bool = True, rsv: int = 0, 
 def masked(opcode: int, payload: bytes, first_byte_extra: int = 0) -> bytes:
     """A final masked frame, with *first_byte_extra* or-ed into its first byte (reserved bits)."""
     return frame(opcode, payload, rsv=first_byte_extra)
+
+
+def deflated(data: bytes) -> bytes:
+    """*data* compressed as permessage-deflate sends it (raw deflate, the final empty block's tail cut)."""
+    compressor = zlib.compressobj(wbits=-15)
+    out = compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    assert out.endswith(b"\x00\x00\xff\xff")
+    return out[:-4]
 
 
 def close_payload(code: int, reason: bytes = b"") -> bytes:

@@ -23,7 +23,7 @@ from pynecktie.response import BaseHTTPResponse, HTTPResponse
 from pynecktie.websocket import WebSocket, endpoint_of, select_subprotocol, serve
 from websockets.datastructures import Headers as WsHeaders
 from websockets.exceptions import InvalidHeader
-from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+from websockets.extensions.permessage_deflate import enable_server_permessage_deflate
 from websockets.http11 import Request as WsRequest
 from websockets.http11 import Response as WsResponse
 from websockets.server import ServerProtocol
@@ -35,6 +35,11 @@ from .ws_messages import MessageAssembler
 
 if TYPE_CHECKING:
     from .protocol import HttpProtocol
+
+
+# permessage-deflate as the `websockets` package recommends it: 4 KiB windows and zlib's memLevel 5, some
+# 60 KiB per connection (zlib's own defaults cost ~300 KiB: opening connections would be a cheap attack).
+DEFLATE = enable_server_permessage_deflate(None)
 
 
 def take_over(http: HttpProtocol, cycle: Cycle) -> bool:
@@ -92,7 +97,7 @@ class ServerUpgrade:
             return None if name is None else Subprotocol(name)
 
         protocol = ServerProtocol(
-            extensions=[ServerPerMessageDeflateFactory()] if config.WEBSOCKET_PERMESSAGE_DEFLATE else None,
+            extensions=DEFLATE if config.WEBSOCKET_PERMESSAGE_DEFLATE else None,
             select_subprotocol=choose,
             max_size=config.WEBSOCKET_MAX_SIZE or None,
             logger=_quiet,
