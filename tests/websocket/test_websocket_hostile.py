@@ -32,6 +32,8 @@ REFUSED = {
     "unmasked frame": (frame(TEXT, b"x", masked=False), 1002),
     "continuation with no message open": (frame(CONT, b"x"), 1002),
     "a new message inside a fragmented one": (frame(TEXT, b"a", fin=False) + frame(TEXT, b"b"), 1002),
+    "a close inside a fragmented message": (
+        frame(TEXT, b"a", fin=False) + frame(CLOSE, close_payload(1000)), 1002),
     "close code 999": (frame(CLOSE, close_payload(999)), 1002),
     "close code 1004 (reserved)": (frame(CLOSE, close_payload(1004)), 1002),
     "close code 1005 (never on the wire)": (frame(CLOSE, close_payload(1005)), 1002),
