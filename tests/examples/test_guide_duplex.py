@@ -15,9 +15,9 @@ from test_guide import load
 UNREAD = 64 * 1024 * 1024  # far more than the server reads and drops after an answer
 
 
-@pytest.fixture(scope="module")
-def server():
+def _app(**config):
     app = load("request_streaming").app
+    app.config.update_config(config)
 
     @app.get("/ping")
     async def ping(request):
@@ -30,7 +30,12 @@ def server():
             await response.write(b"not reading")
         return stream(fn)
 
-    with LiveServer(app) as live:
+    return app
+
+
+@pytest.fixture(scope="module")
+def server():
+    with LiveServer(_app()) as live:
         yield live
 
 
@@ -100,3 +105,27 @@ def test_a_handler_that_leaves_a_large_body_unread_answers_then_closes(server):
         assert (response.status, response.body) == (200, b"not reading")
         raw.recv_all(timeout=30)  # the server ends the connection without waiting for the rest
     assert raw.eof
+
+
+def test_a_small_unread_body_is_read_and_dropped_and_the_connection_kept(server):
+    """What is left of the body fits what the server reads and drops anyway: the next request is served."""
+    body = b"q" * (1 << 20)
+    with server.raw(timeout=30) as raw:
+        raw.send(b"POST /ignore-body HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body))
+        raw.send(body[:1000])
+        first = raw.read_response("POST")  # answered before the body is all sent
+        raw.send(body[1000:] + b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        second = raw.read_response("GET")
+    assert (first.status, first.body) == (200, b"not reading")
+    assert first.header("connection") is None
+    assert (second.status, second.body) == (200, b"pong")
+
+
+def test_a_stalled_rest_of_an_unread_body_times_out_and_closes():
+    """The rest being dropped stops coming: REQUEST_BODY_TIMEOUT closes the connection (no hang)."""
+    with LiveServer(_app(REQUEST_BODY_TIMEOUT=0.5)) as live, live.raw(timeout=30) as raw:
+        raw.send(b"POST /ignore-body HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789")
+        response = raw.read_response("POST")
+        assert (response.status, response.body) == (200, b"not reading")
+        raw.recv_all(timeout=30)
+        assert raw.eof

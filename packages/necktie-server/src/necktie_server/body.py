@@ -25,6 +25,8 @@ class BodyBuffer:
         "_error",
         "_full",
         "_consumed",
+        "_discarding",
+        "fed",
         "on_drained",
         "on_first_read",
         "on_wait",
@@ -39,6 +41,8 @@ class BodyBuffer:
         self._error: BaseException | None = None
         self._full = False
         self._consumed = False
+        self._discarding = False
+        self.fed = 0  # body bytes fed in all, whether taken, held or dropped
         self.on_drained: Callable[[], None] | None = None
         self.on_first_read: Callable[[], None] | None = None
         self.on_wait: Callable[[], None] | None = None
@@ -60,6 +64,9 @@ class BodyBuffer:
 
     def feed(self, chunk: bytes) -> bool:
         """Add a chunk; True when the buffer is now full (the caller should pause reading)."""
+        self.fed += len(chunk)
+        if self._discarding:
+            return False
         self._chunks.append(chunk)
         # Each waiting chunk is counted with its object's overhead, so a flood of 1-byte chunks fills
         # the buffer (and pauses reading) long before it costs more memory than its limit.
@@ -68,6 +75,16 @@ class BodyBuffer:
         if self._size >= self._limit:
             self._full = True
         return self._full
+
+    def discard(self) -> None:
+        """Nobody will read the rest: drop what is held and whatever is fed from now on (reading resumes)."""
+        self._discarding = True
+        self._chunks.clear()
+        self._size = 0
+        if self._full:
+            self._full = False
+            if self.on_drained is not None:
+                self.on_drained()
 
     def finish(self) -> None:
         """The body has ended."""

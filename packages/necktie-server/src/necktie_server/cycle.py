@@ -57,6 +57,7 @@ class Cycle:
     limit: int | None = None
     complete = False
     expect_continue = False
+    discarding = False  # answered before the body ended: its rest is read and dropped, the connection goes on
     task: asyncio.Task[None] | None = None
     stage = Stage.IDLE
     framing = Framing.NONE
@@ -101,6 +102,27 @@ class Cycle:
         if self.request is not None and self.request.version == "1.0":
             return "connection: keep-alive\r\n\r\n"
         return "\r\n"
+
+    def _drop_the_rest(self) -> bool:
+        """At the end of a streamed response whose request body has not all arrived: may the connection go
+        on? (A complete response sent before the body, an error page most often, closes it.)
+
+        It may when the rest is read and dropped: on a stream route (its buffer drops it), with the client
+        not waiting for a ``100 Continue`` it never got, and a declared length whose remainder is within
+        what the server reads and drops after an answer anyway (``LINGER_BYTES``). A chunked body's rest
+        has no known size: the connection closes.
+        """
+        buffer, request = self.buffer, self.request
+        if self.discarding or buffer is None or request is None or self.expect_continue:
+            return self.discarding
+        from .ending import LINGER_BYTES
+
+        declared = request.headers.get("content-length")
+        if declared is None or int(declared) - buffer.fed > LINGER_BYTES:
+            return False
+        buffer.discard()
+        self.discarding = True
+        return True
 
     def _continue_before_head(self) -> bytes:
         """``100 Continue`` when a stream route's head goes out while the client still waits for it.
@@ -262,8 +284,8 @@ class Cycle:
             self.keep_alive = False
         elif self.framing is Framing.CLOSE:
             self.keep_alive = False
-        if not self.complete:
-            self.keep_alive = False  # the handler left part of the request body unread: decided at the end
+        if not self.complete and not self._drop_the_rest():
+            self.keep_alive = False  # too much of the request body left unread: decided at the end
         self.stage = Stage.DONE
         self.protocol.response_done(self)
 

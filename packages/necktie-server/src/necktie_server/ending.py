@@ -88,6 +88,9 @@ class Ending(ConnectionState):
         cycle = self.parsing
         if cycle is not None and not cycle.complete:
             cycle.keep_alive = False
+            if cycle.discarding:  # its answer went out: only its rest was being dropped
+                self.close()
+                return
             if cycle.task is not None:
                 if cycle.buffer is not None:
                     cycle.buffer.fail(exc)

@@ -69,7 +69,10 @@ class BodyIntake(ConnectionState):
             if parts is not None:
                 cycle.request.body = bytes(parts[0]) if len(parts) == 1 else b"".join(parts)  # type: ignore[union-attr]
                 cycle.parts = None
-        self.deadline.disarm()
+        if cycle.discarding and not self.cycles:
+            self.deadline.arm(self.settings.keep_alive_timeout)  # its answer went out: now idle
+        else:
+            self.deadline.disarm()
         if cycle.task is None and self.cycles[0] is cycle:
             self._activate()
 

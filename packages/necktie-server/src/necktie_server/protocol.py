@@ -309,7 +309,7 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         if (
             abort
             or not cycle.keep_alive
-            or not cycle.complete
+            or (not cycle.complete and not cycle.discarding)  # (a discarded rest is read, then the next)
             or (state is not IDLE and state > BODY and not (state is STOPPED and cycles))
         ):
             unread = state is STOPPED or not cycle.complete
