@@ -77,7 +77,21 @@ class _ClientSetup:
         self.capture = LogCapture(log_level)
         self.live = server if mode == "live" else None
         self._owns_live = server is None
+        self._memory: InProcessServer | None = None
+        self._started = False
+        self._stopped = False
         return base_url
+
+    @property
+    def server_log(self) -> list[str]:
+        """Every server log line captured while this client was started, as ``LEVEL logger: message``."""
+        return self.capture.lines
+
+    async def _connect(self) -> ByteStream:
+        if self._memory is not None:
+            return self._memory.connect()
+        assert self.live is not None
+        return await self.live.connect(self.client_ssl)
 
 
 class TestClient(_ClientSetup, httpx.Client):
@@ -110,9 +124,6 @@ class TestClient(_ClientSetup, httpx.Client):
     ) -> None:
         base_url = self._configure(app, mode, server, base_url, log_level, kwargs)
         self._portal: LoopThread | None = None
-        self._memory: InProcessServer | None = None
-        self._started = False
-        self._stopped = False
         self._async_transport = StreamingTransport(
             self._connect, self.capture, raise_handler_exceptions=raise_handler_exceptions
         )
@@ -178,23 +189,12 @@ class TestClient(_ClientSetup, httpx.Client):
             self.stop()
 
     # -- plumbing -------------------------------------------------------------------------------------
-    @property
-    def server_log(self) -> list[str]:
-        """Every server log line captured while this client was started, as ``LEVEL logger: message``."""
-        return self.capture.lines
-
     def _call(self, fn: Callable[[], Awaitable[T]]) -> T:
         self.start()
         if self._portal is not None:
             return self._portal.call(fn, None)  # type: ignore[arg-type]
         assert self.live is not None
         return self.live.call(fn, None)  # type: ignore[arg-type]
-
-    async def _connect(self) -> ByteStream:
-        if self._memory is not None:
-            return self._memory.connect()
-        assert self.live is not None
-        return await self.live.connect(self.client_ssl)
 
     def build_request(self, method: str, url: Any, *, content: Any = None, **kwargs: Any) -> httpx.Request:
         """As httpx's, and an async iterable *content* is streamed too (from the transport's loop)."""
@@ -230,9 +230,6 @@ class AsyncTestClient(_ClientSetup, httpx.AsyncClient):
         **kwargs: Any,
     ) -> None:
         base_url = self._configure(app, mode, server, base_url, log_level, kwargs)
-        self._memory: InProcessServer | None = None
-        self._started = False
-        self._stopped = False
         self._transport_impl = StreamingTransport(
             self._connect, self.capture, before=self.start, raise_handler_exceptions=raise_handler_exceptions
         )
@@ -290,17 +287,6 @@ class AsyncTestClient(_ClientSetup, httpx.AsyncClient):
             await super().__aexit__(*exc)
         finally:
             await self.stop()
-
-    @property
-    def server_log(self) -> list[str]:
-        """Every server log line captured while this client was started, as ``LEVEL logger: message``."""
-        return self.capture.lines
-
-    async def _connect(self) -> ByteStream:
-        if self._memory is not None:
-            return self._memory.connect()
-        assert self.live is not None
-        return await self.live.connect(self.client_ssl)
 
     def build_request(self, method: str, url: Any, *, content: Any = None, **kwargs: Any) -> httpx.Request:
         """As httpx's, and a sync iterable *content* is streamed too (each chunk pulled in a thread)."""
