@@ -185,24 +185,24 @@ def test_app_run_serves_until_a_signal_then_exits_cleanly(sig, tmp_path):
         "@app.get('/')\nasync def index(request):\n    return text('up')\n"
         f"app.run(host='127.0.0.1', port={port})\n"
     )
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        deadline = time.monotonic() + 30
-        answer = b""
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-                    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                    while chunk := sock.recv(65536):
-                        answer += chunk
-                break
-            except ConnectionRefusedError:
-                time.sleep(0.1)
-        assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b"up")
-        proc.send_signal(sig)
-        assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    with subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"}) as proc:  # (closes the pipes)
+        try:
+            deadline = time.monotonic() + 30
+            answer = b""
+            while time.monotonic() < deadline:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                        while chunk := sock.recv(65536):
+                            answer += chunk
+                    break
+                except ConnectionRefusedError:
+                    time.sleep(0.1)
+            assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b"up")
+            proc.send_signal(sig)
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -86,13 +86,16 @@ class Running:
         return status
 
     def kill(self) -> None:
-        """Kill the whole process group (cleanup after a failed test)."""
+        """Kill the whole process group if still running (cleanup after a test) and close the output pipe."""
         if self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self.process.wait(10)
+        self._reader.join(10)
+        if self.process.stdout is not None and not self._reader.is_alive():
+            self.process.stdout.close()
 
 
 def write_module(directory: Path, name: str, source: str) -> Path:

@@ -159,6 +159,7 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServ
     finally:
         process.terminate()
         process.wait(30)
+        process.stdout.close()  # type: ignore[union-attr]
         server.stop()
 
 

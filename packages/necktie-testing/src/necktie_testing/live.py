@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl as _ssl
+import weakref
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,6 +34,9 @@ class LiveServer:
         self.server: Server | None = None
         self.port = 0
         self._thread: LoopThread | None = None
+        # Client connections opened on the server's own loop (TestClient's): aborted when it stops, so
+        # that the loop never closes under a connection a test left open.
+        self._own_loop_clients: weakref.WeakSet[SocketStream] = weakref.WeakSet()
 
     @property
     def tls(self) -> bool:
@@ -89,7 +93,10 @@ class LiveServer:
             ssl = _ssl.create_default_context()
             ssl.check_hostname = False
             ssl.verify_mode = _ssl.CERT_NONE
-        return await SocketStream.connect(self.host, self.port, ssl=ssl if self.tls else None)
+        stream = await SocketStream.connect(self.host, self.port, ssl=ssl if self.tls else None)
+        if asyncio.get_running_loop() is self.loop:
+            self._own_loop_clients.add(stream)
+        return stream
 
     def raw(self, timeout: float = 10.0) -> RawConnection:
         """A wire-level connection to the server (see `necktie_testing.raw.RawConnection`)."""
@@ -106,7 +113,14 @@ class LiveServer:
             if self.server is not None:
                 thread.call(self.server.stop, timeout)
         finally:
-            thread.stop(timeout)
+            try:
+                thread.call(self._abort_clients, timeout)
+            finally:
+                thread.stop(timeout)
+
+    async def _abort_clients(self) -> None:
+        for stream in list(self._own_loop_clients):
+            stream.abort()
 
     def __enter__(self) -> LiveServer:
         return self.start()
