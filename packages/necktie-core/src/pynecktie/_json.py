@@ -9,7 +9,7 @@ from typing import Any
 try:
     import orjson
 except ImportError:  # pragma: no cover - exercised only where orjson is absent
-    orjson = None  # type: ignore[assignment]
+    orjson = None  # type: ignore[assignment]  # the module or None: the stdlib takes over
 
 
 def _default(obj: Any) -> Any:

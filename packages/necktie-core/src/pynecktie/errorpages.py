@@ -28,9 +28,9 @@ def _preferred(request: Request | None) -> str:
     preference, JSON for a JSON request and plain text otherwise."""
     if request is None:
         return "text"
-    fallback = request.app.config.get("FALLBACK_ERROR_FORMAT")
+    fallback: str | None = request.app.config.get("FALLBACK_ERROR_FORMAT")
     if fallback in ("json", "html", "text"):
-        return fallback  # type: ignore[no-any-return]
+        return fallback
     best, best_q = "", 0.0
     for item in request.headers.get("accept", "").split(",")[:32]:
         media, _, params = item.partition(";")
@@ -57,7 +57,7 @@ def render_error(request: Request | None, exc: BaseException, debug: bool) -> HT
     if isinstance(exc, NecktieException):
         own = exc.to_response()
         if own is not None:
-            return own  # type: ignore[no-any-return]
+            return own
         status, message, headers = exc.status_code, exc.message, dict(exc.headers)
     else:
         status, headers = 500, {}

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .response import HTTPResponse
 
 
 class NecktieException(Exception):
@@ -31,7 +34,7 @@ class NecktieException(Exception):
         self.headers = dict(headers or {})
         super().__init__(message)
 
-    def to_response(self) -> Any:
+    def to_response(self) -> HTTPResponse | None:
         """A response of this error's own (e.g. JSON details) instead of the default error page, or None."""
         return None
 

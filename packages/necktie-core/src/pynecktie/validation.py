@@ -18,12 +18,15 @@ import inspect
 import types
 import typing
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
 from . import _json
 from .exceptions import BadRequest, UnprocessableEntity
+
+if TYPE_CHECKING:
+    from .response import HTTPResponse
 
 __all__ = ["ValidationFailed", "adapter_for", "error_list", "validate"]
 
@@ -51,7 +54,7 @@ class ValidationFailed(UnprocessableEntity):
         self.extra = dict(extra or {})
         super().__init__(message or "Validation failed")
 
-    def to_response(self) -> Any:
+    def to_response(self) -> HTTPResponse:
         """The JSON error response (used by the default error page)."""
         from .response import json, status_phrase
 
@@ -179,21 +182,21 @@ def validate(json: Any = None, query: Any = None, form: Any = None) -> Callable[
             request = _find_request(args)
             if body_model is not None and request.stream is not None:
                 await request.receive_body()
-            if query is not None:
+            if query_param is not None:
                 pairs = request.get_args(keep_blank_values=True)
                 data = {k: (v if k in query_multi else v[0]) for k, v in pairs.items()}
-                kwargs[query_param] = _check(query, data, "query")  # type: ignore[index]
-            if json is not None:
-                kwargs[body_param] = _check_json(json, request.body)  # type: ignore[index]
-            elif form is not None:
-                data = _form_data(request, form_multi)
-                kwargs[body_param] = _check(form, data, "form")  # type: ignore[index]
+                kwargs[query_param] = _check(query, data, "query")
+            if body_param is not None:
+                if json is not None:
+                    kwargs[body_param] = _check_json(json, request.body)
+                else:
+                    kwargs[body_param] = _check(form, _form_data(request, form_multi), "form")
             result = handler(*args, **kwargs)
             if inspect.isawaitable(result):
                 result = await result
             return result
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]  # same call signature; F cannot say "async"
 
     return decorator
 

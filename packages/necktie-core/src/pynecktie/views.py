@@ -13,7 +13,7 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 def stream(func: F) -> F:
     """Mark a view method as streaming: its request body is read with ``request.stream.get()``."""
-    func.is_stream = True  # type: ignore[attr-defined]
+    func.is_stream = True  # type: ignore[attr-defined]  # a mark read back with getattr
     return func
 
 
@@ -36,16 +36,16 @@ class HTTPMethodView:
         """A handler function for `Necktie.add_route`, with the methods this class defines."""
 
         def view(*args: Any, **kwargs: Any) -> Any:
-            self = view.view_class(*class_args, **class_kwargs)  # type: ignore[attr-defined]
+            self = cls(*class_args, **class_kwargs)
             return self.dispatch_request(*args, **kwargs)
 
         for decorator in cls.decorators:
             view = decorator(view)
-        view.view_class = cls  # type: ignore[attr-defined]
+        view.view_class = cls  # type: ignore[attr-defined]  # as Sanic's views expose it
         view.__doc__ = cls.__doc__
         view.__module__ = cls.__module__
         view.__name__ = cls.__name__
-        view.method_handlers = {  # type: ignore[attr-defined]
+        view.method_handlers = {  # type: ignore[attr-defined]  # read back by Registry.add_route
             m: (getattr(cls, m.lower()), getattr(getattr(cls, m.lower()), "is_stream", False))
             for m in HTTP_METHODS
             if hasattr(cls, m.lower())

@@ -90,7 +90,7 @@ class Watchdogs:
         watchdog = self._last
         if watchdog is None or watchdog._loop is not loop:
             watchdog = self.current()
-        task: asyncio.Task[object] = current_task(loop)  # type: ignore[assignment]
+        task: asyncio.Task[object] = current_task(loop)  # type: ignore[assignment]  # in a task: not None
         watchdog._deadlines[task] = loop.time() + watchdog._timeout
         if watchdog._handle is None:
             watchdog._handle = loop.call_later(watchdog._tick, watchdog._check)
