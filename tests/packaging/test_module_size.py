@@ -12,7 +12,6 @@ BEING_SPLIT = {
     "necktie-server/src/necktie_server/protocol.py",
     "necktie-server/src/necktie_server/websocket.py",
     "necktie-core/src/pynecktie/routing.py",
-    "necktie-core/src/pynecktie/asgi_streams.py",
     "necktie-core/src/pynecktie/request.py",
     "necktie-core/src/pynecktie/app.py",
 }
