@@ -11,7 +11,6 @@ LIMIT = 400
 BEING_SPLIT = {
     "necktie-server/src/necktie_server/protocol.py",
     "necktie-server/src/necktie_server/websocket.py",
-    "necktie-core/src/pynecktie/routing.py",
     "necktie-core/src/pynecktie/request.py",
     "necktie-core/src/pynecktie/app.py",
 }
