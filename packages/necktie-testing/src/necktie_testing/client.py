@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
 import httpx
@@ -189,12 +189,12 @@ class TestClient(_ClientSetup, httpx.Client):
             self.stop()
 
     # -- plumbing -------------------------------------------------------------------------------------
-    def _call(self, fn: Callable[[], Awaitable[T]]) -> T:
+    def _call(self, fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
         self.start()
         if self._portal is not None:
-            return self._portal.call(fn, None)  # type: ignore[arg-type]
+            return self._portal.call(fn, None)
         assert self.live is not None
-        return self.live.call(fn, None)  # type: ignore[arg-type]
+        return self.live.call(fn, None)
 
     def build_request(self, method: str, url: Any, *, content: Any = None, **kwargs: Any) -> httpx.Request:
         """As httpx's, and an async iterable *content* is streamed too (from the transport's loop)."""

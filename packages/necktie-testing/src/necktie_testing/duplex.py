@@ -67,7 +67,7 @@ class AsyncDuplex:
     async def receive(self) -> bytes:
         """The next piece of the response body as it arrived; ``b""`` once the body has ended."""
         if self._body is None:
-            self._body = (await self.response()).stream.__aiter__()  # type: ignore[union-attr]
+            self._body = (await self.response()).stream.__aiter__()  # type: ignore[union-attr]  # async here
         if self._finished:
             return b""
         try:
@@ -106,7 +106,7 @@ class AsyncDuplex:
             await asyncio.gather(task, return_exceptions=True)
             return
         if not task.cancelled() and task.exception() is None:
-            await task.result().stream.aclose()  # type: ignore[union-attr]
+            await task.result().stream.aclose()  # type: ignore[union-attr]  # an async body here
 
     async def __aenter__(self) -> AsyncDuplex:
         return await self.open()
@@ -133,19 +133,19 @@ class Duplex:
     @property
     def response(self) -> TestResponse:
         """The response, once its head has arrived."""
-        return self._call(self.inner.response)  # type: ignore[no-any-return]
+        return self._call(self.inner.response)
 
     def receive(self) -> bytes:
         """The next piece of the response body; ``b""`` once it has ended."""
-        return self._call(self.inner.receive)  # type: ignore[no-any-return]
+        return self._call(self.inner.receive)
 
     def receive_until(self, marker: bytes | str) -> bytes:
         """Read until what was received contains *marker*; everything received is returned."""
-        return self._call(lambda: self.inner.receive_until(marker))  # type: ignore[no-any-return]
+        return self._call(lambda: self.inner.receive_until(marker))
 
     def receive_all(self) -> bytes:
         """End the request body if needed and read the response to its end."""
-        return self._call(self.inner.receive_all)  # type: ignore[no-any-return]
+        return self._call(self.inner.receive_all)
 
     def close(self) -> None:
         """End the body and close the connection."""

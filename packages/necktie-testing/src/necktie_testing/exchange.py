@@ -7,7 +7,7 @@ answer to its first chunk before it has sent the second (full duplex). Every rea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import h11
 import httpx
@@ -103,13 +103,13 @@ class Exchange:
             except h11.RemoteProtocolError as exc:
                 raise httpx.RemoteProtocolError(str(exc)) from exc
             if event is not h11.NEED_DATA:
-                return event  # type: ignore[return-value]
+                return event  # type: ignore[return-value]  # not PAUSED: one request per connection
             data = await self._receive(head)
             if self._send_error is not None:
                 raise self._send_error
             conn.receive_data(data)
 
-    async def body(self) -> AsyncIterator[bytes]:
+    async def body(self) -> AsyncGenerator[bytes, None]:
         """The response body, chunk by chunk as it arrives; the connection is closed at its end.
 
         Left before its end, the connection is reset, so the server sees the client go away at once.

@@ -99,7 +99,7 @@ class MemoryTransport(asyncio.Transport):
         return self.protocol
 
     def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:  # noqa: D102
-        self.protocol = protocol  # type: ignore[assignment]
+        self.protocol = protocol  # type: ignore[assignment]  # the server hands over its own protocols
 
     def is_closing(self) -> bool:  # noqa: D102
         return self._closing or self._lost

@@ -33,6 +33,11 @@ class ByteStream(Protocol):
         """Reset the connection at once, dropping anything unsent (an RST on a socket)."""
         ...
 
+    @property
+    def local_port(self) -> int:
+        """This end's port: the client's port as the server sees it."""
+        ...
+
 
 class _Receiver(asyncio.Protocol):
     """The client side of a TCP connection: what arrived stays readable even after a reset.
@@ -53,7 +58,7 @@ class _Receiver(asyncio.Protocol):
         self._drain_waiter: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = transport  # type: ignore[assignment]  # create_connection: a Transport
 
     def data_received(self, data: bytes) -> None:
         self.chunks.append(data)

@@ -7,8 +7,17 @@ soon as its head arrives and hand the body over chunk by chunk while the handler
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+)
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -16,9 +25,17 @@ from .capture import ExchangeLog, LogCapture, format_record
 from .exchange import Exchange
 from .streams import ByteStream
 
+T = TypeVar("T")
 Connector = Callable[[], Awaitable[ByteStream]]
-Caller = Callable[[Callable[[], Awaitable[Any]]], Any]  # runs a coroutine function on the transport's loop
 _END = object()
+
+
+class Caller(Protocol):
+    """What runs the transport's work on its loop for a sync client (`TestClient._call`)."""
+
+    def __call__(self, fn: Callable[[], Coroutine[Any, Any, T]], /) -> T:
+        """Run ``fn()`` on the transport's loop, from another thread, and return its result."""
+        ...
 
 
 class TestResponse(httpx.Response):
@@ -109,7 +126,7 @@ class ResponseBody(httpx.AsyncByteStream):
         self.raise_handler_exceptions = raise_handler_exceptions
         self._body = exchange.body()
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def __aiter__(self) -> AsyncGenerator[bytes, None]:
         try:
             async for chunk in self._body:
                 yield chunk
@@ -160,16 +177,15 @@ class StreamingTransport(httpx.AsyncBaseTransport):
             stream = await asyncio.wait_for(self.connect(), timeouts.get("connect"))
         except (OSError, TimeoutError) as exc:
             raise httpx.ConnectError(f"could not connect to the server: {exc!r}", request=request) from exc
-        log = ExchangeLog(self.capture, stream.local_port)  # type: ignore[attr-defined]
+        log = ExchangeLog(self.capture, stream.local_port)
         exchange = Exchange(stream, timeouts.get("read"))
         head = await exchange.start(
             request.method.encode("ascii"), request.url.raw_path, list(request.headers.raw), body
         )
-        body = ResponseBody(exchange, log, self.raise_handler_exceptions)
         response = TestResponse(
             head.status_code,
             headers=head.headers,
-            stream=body,
+            stream=ResponseBody(exchange, log, self.raise_handler_exceptions),
             extensions={"http_version": b"HTTP/" + head.http_version, "reason_phrase": head.reason},
             exchange_log=log,
         )
@@ -183,18 +199,18 @@ class SyncResponseBody(httpx.SyncByteStream):
     def __init__(self, call: Caller, body: ResponseBody) -> None:
         self._call = call
         self._body = body
-        self._iterator: AsyncIterator[bytes] | None = None
+        self._iterator: AsyncGenerator[bytes, None] | None = None
 
     def __iter__(self) -> Iterator[bytes]:
         iterator = self._iterator = self._body.__aiter__()
 
-        async def step() -> Any:
+        async def step() -> bytes | None:
             try:
                 return await iterator.__anext__()
             except StopAsyncIteration:
-                return _END
+                return None  # (a chunk is never None)
 
-        while (chunk := self._call(step)) is not _END:
+        while (chunk := self._call(step)) is not None:
             yield chunk
 
     def close(self) -> None:  # noqa: D102
@@ -202,7 +218,7 @@ class SyncResponseBody(httpx.SyncByteStream):
 
         async def close() -> None:
             if iterator is not None:
-                await iterator.aclose()  # type: ignore[attr-defined]
+                await iterator.aclose()
             await self._body.aclose()
 
         try:
@@ -220,6 +236,7 @@ class SyncStreamingTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:  # noqa: D102
         body = request_body(request.stream)
-        response: TestResponse = self.call(lambda: self.transport.exchange(request, body))
-        response.stream = SyncResponseBody(self.call, response.stream)  # type: ignore[arg-type]
+        response = self.call(lambda: self.transport.exchange(request, body))
+        assert isinstance(response.stream, ResponseBody)  # as exchange() builds it
+        response.stream = SyncResponseBody(self.call, response.stream)
         return response
