@@ -138,3 +138,18 @@ def test_a_request_pipelined_behind_a_duplex_request_is_answered(request_streami
                      b"2\r\na1\r\n0\r\n\r\n"
                      b"POST /method_view HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
         assert [(s, b) for s, b, _ in _responses(sock, 2)] == [(200, b"aA"), (200, b"hello")]
+
+
+def test_expect_100_continue_before_a_duplex_answer(request_streaming):
+    """/stream starts its response before its first get(): the 100 still comes first."""
+    with socket.create_connection(("127.0.0.1", request_streaming.port), timeout=30) as sock:
+        sock.sendall(b"POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        interim = b""
+        while not interim.endswith(b"\r\n\r\n"):
+            data = sock.recv(1)
+            assert data, "closed before any answer"
+            interim += data
+        assert interim.lower() == b"http/1.1 100 continue\r\n\r\n"
+        sock.sendall(b"a1b1")
+        [(status, body, _)] = _responses(sock, 1)
+    assert (status, body) == (200, b"aAbA")

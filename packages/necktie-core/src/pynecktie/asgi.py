@@ -110,6 +110,8 @@ class _Exchange:
         )
         sink.on_lost = self._disconnected
         sink.on_start = self._wake
+        if request.headers.get("expect", "").lower() == "100-continue":
+            sink.before_start = self._continue_first
         self.task: asyncio.Task[None] | None = None
         self.waiter: asyncio.Future[None] | None = None
         self.lost = False
@@ -145,6 +147,17 @@ class _Exchange:
             raise error  # a BaseException the pipeline let through
         if not sink.complete:
             raise ResponseAborted("the response could not be finished")
+
+    async def _continue_first(self) -> None:
+        """A streamed response is starting before the handler asked for the body the client holds back
+        for ``100 Continue``: ask the ASGI server for it first (uvicorn sends the 100 on the first
+        ``receive()``, never once the response has started), as necktie-server sends the 100 before such a
+        head. Not when the declared length will be refused."""
+        body, stream = self.body, self.request.stream
+        if body.asked or body.complete or not body.can_prefetch or (stream and stream.refuses_declared):
+            return
+        body.prefetch().add_done_callback(self._wake)
+        await asyncio.sleep(0)  # the prefetch reaches receive() before the start message goes out
 
     def _handler_idle(self) -> None:
         """The handler left ``receive``: listen for it if its response is streaming."""

@@ -56,6 +56,7 @@ class AsgiBody:
         "complete",
         "lost",
         "reading",
+        "asked",
         "pending",
         "held",
         "_chunks",
@@ -78,6 +79,7 @@ class AsgiBody:
         self.complete = False  # the last http.request message has arrived
         self.lost = False  # http.disconnect (or a failing receive) has arrived
         self.reading = False  # the handler is inside receive()
+        self.asked = False  # receive() of the ASGI server was called (by the handler or a prefetch)
         self.pending: asyncio.Task[None] | None = None  # a prefetch in flight
         self.held = 0  # bytes prefetched and not yet given to the handler
         self._chunks: deque[bytes] = deque()
@@ -97,6 +99,7 @@ class AsgiBody:
         return self.pending
 
     async def _pull(self) -> None:
+        self.asked = True
         try:
             self._take(await self._receive())
         except (OSError, RuntimeError):  # some servers raise instead of sending http.disconnect
@@ -138,6 +141,7 @@ class AsgiBody:
                 if pending is not None:
                     await pending
                     continue
+                self.asked = True
                 try:
                     message = await self._receive()
                 except (OSError, RuntimeError) as exc:
@@ -155,7 +159,7 @@ class AsgiSink:
 
     ``lost`` is set when the client has gone: from then on nothing more is sent. ``on_lost`` is called
     when ``send`` fails (the ASGI server's way of saying the client went away mid-response), ``on_start``
-    once a streamed response has started.
+    once a streamed response has started; ``before_start`` is awaited just before its start message.
     """
 
     __slots__ = (
@@ -165,6 +169,7 @@ class AsgiSink:
         "lost",
         "on_lost",
         "on_start",
+        "before_start",
         "_queue",
         "_queued",
         "_sent",
@@ -182,6 +187,7 @@ class AsgiSink:
         self.lost = False
         self.on_lost: Callable[[], None] | None = None
         self.on_start: Callable[[], None] | None = None
+        self.before_start: Callable[[], Awaitable[None]] | None = None
         self._queue: deque[bytes] = deque()
         self._queued = 0  # chunks ever queued
         self._sent = 0  # chunks ``send`` has taken
@@ -233,6 +239,8 @@ class AsgiSink:
         self.stage = Stage.STREAMING
         if self.on_start is not None:
             self.on_start()
+        if self.before_start is not None:
+            await self.before_start()
         headers = asgi_headers(plan, plan.length)
         await self._deliver({"type": "http.response.start", "status": status, "headers": headers})
 
