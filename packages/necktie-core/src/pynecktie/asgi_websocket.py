@@ -117,6 +117,7 @@ class AsgiWebSocket(WebSocket):
         """Send one message; the ASGI server's ``send`` provides the back-pressure."""
         if self._close is not None:
             raise WebSocketClosed(*self._close)
+        event: dict[str, str | bytes]
         if isinstance(message, str):
             event = {"type": "websocket.send", "text": message}
         elif isinstance(message, (bytes, bytearray, memoryview)):
