@@ -13,8 +13,9 @@ from . import files
 from .asgi import run_asgi
 from .blueprints import Blueprint, BlueprintGroup
 from .config import Config
+from .delivery import send_file, send_stream
 from .errorpages import render_error
-from .exceptions import ConnectionClosed, NecktieException, NotFound, ServerError, ServiceUnavailable
+from .exceptions import NecktieException, NotFound, ServerError, ServiceUnavailable
 from .registry import Registry, RouteSpec
 from .request import Request, RequestStream
 from .response import (
@@ -337,71 +338,18 @@ class Necktie(Registry):
             await sink.send(response, response.body)
             return
         if isinstance(response, FileResponse):
-            await self._send_file(request, response, sink)
+
+            async def answer_error(exc: Exception) -> None:
+                await self.send_response(request, await self._error_response(request, exc), sink)
+
+            await send_file(request, response, sink, answer_error, self.config.DEBUG)
             return
         if not isinstance(response, StreamingHTTPResponse):
             response = render_error(request, ServerError(f"cannot send {response!r}"), self.config.DEBUG)
             await sink.send(response, response.body)
             return
-        try:
-            await sink.start(response)
-        except ConnectionClosed:  # its head was refused and a 500 went out instead: nothing more to send
-            return
-        response._sink = sink
         # With RESPONSE_TIMEOUT_STREAMS a stream must also end within RESPONSE_TIMEOUT of its start.
-        watchdog = task = None
-        if self._timeout_streams and self._watchdogs is not None:
-            watchdog, task = self._watchdogs.start()
-        try:
-            await response.streaming_fn(response)
-        except asyncio.CancelledError:
-            sink.abort()
-            # (watchdog and task are set together; the ignores say so where mypy cannot see it)
-            if task is not None and watchdog.expired(task) and task.uncancel() == 0:  # type: ignore[union-attr]
-                error_logger.info(
-                    "Cut the stream of %r at RESPONSE_TIMEOUT", request.target.decode("latin-1")
-                )
-                return
-            raise
-        except Exception as exc:
-            if not (isinstance(exc, NecktieException) and exc.quiet):
-                error_logger.error(
-                    "Exception while streaming the response of %r",
-                    request.target.decode("latin-1"),
-                    exc_info=exc,
-                    extra={"request": request},
-                )
-            sink.abort()
-            return
-        finally:
-            response._sink = None
-            if task is not None:
-                watchdog.unwatch(task)  # type: ignore[union-attr]  # set with task
-        await sink.end()
-
-    async def _send_file(self, request: Request, response: FileResponse, sink: ResponseSink) -> None:
-        if response.stat is None:
-            try:
-                await files.prepare(request, response)  # made by middleware or an error handler
-            except Exception as exc:
-                error = await self._error_response(request, exc)
-                await self.send_response(request, error, sink)
-                return
-        try:
-            await files.send(request, response, sink)
-        except Exception as exc:
-            if not (isinstance(exc, NecktieException) and exc.quiet):
-                error_logger.error(
-                    "Exception while sending the file of %r",
-                    request.target.decode("latin-1"),
-                    exc_info=exc,
-                    extra={"request": request},
-                )
-            if sink.started:
-                sink.abort()
-            else:
-                error = render_error(request, exc, self.config.DEBUG)
-                await sink.send(error, error.body)
+        await send_stream(request, response, sink, self._watchdogs if self._timeout_streams else None)
 
     def make_stream(self, request: Request, source: Any, declared: int | None = None) -> RequestStream:
         """A `RequestStream` over a carrier's *source*, limited as the request's route says; *declared* is
