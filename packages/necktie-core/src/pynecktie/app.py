@@ -205,7 +205,9 @@ class Necktie(Registry):
                 request.method, request.path, request.host if router._hosts else None
             )
         except NecktieException as exc:
-            request.match_info = {"__error__": exc}
+            # Without its traceback: its frames (the carrier's parsing, with the bytes it was reading) would
+            # stay alive as long as the request does.
+            request.match_info = {"__error__": exc.with_traceback(None)}
             return None
         request.route = route
         request.match_info = params
@@ -262,7 +264,9 @@ class Necktie(Registry):
             if result is not None:
                 return result  # type: ignore[no-any-return]
         if route is None:
-            raise request.match_info.get("__error__") or NotFound()
+            # Taken off the request: raised, the error's traceback holds this frame, which holds the request,
+            # and the request would hold the error, a cycle that keeps them all until a full collection.
+            raise request.match_info.pop("__error__", None) or NotFound()
         response = route.handler(request, **request.match_info)
         if not isinstance(response, BaseHTTPResponse) and inspect.isawaitable(response):
             response = await response

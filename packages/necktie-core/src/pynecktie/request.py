@@ -91,10 +91,11 @@ class RequestStream:
 
     async def read(self) -> bytes:
         """The rest of the body, joined."""
-        parts = []
+        # One growing buffer, not a list of the chunks: a body of many tiny chunks would cost an object each.
+        body = bytearray()
         while (chunk := await self.get()) is not None:
-            parts.append(chunk)
-        return b"".join(parts)
+            body += chunk
+        return bytes(body)
 
     @property
     def ended(self) -> bool:
