@@ -52,6 +52,16 @@ def _preferred(request: Request | None) -> str:
     return "json" if request.content_type.startswith("application/json") else "text"
 
 
+def _encodable(text: str) -> str:
+    """*text* as UTF-8 can carry it: a request path may hold bytes that are not UTF-8 (``/%ff`` decodes to a
+    lone surrogate), and a message quoting it must not make the error answer itself fail."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode()
+    return text
+
+
 def render_error(request: Request | None, exc: BaseException, debug: bool) -> HTTPResponse:
     """The response for *exc*: its status and message, headers it carries, and a traceback only in debug."""
     if isinstance(exc, NecktieException):
@@ -66,6 +76,7 @@ def render_error(request: Request | None, exc: BaseException, debug: bool) -> HT
         status = 500
     title = f"{status} — {status_phrase(status)}"
     tb = "".join(traceback.format_exception(exc)) if debug and not isinstance(exc, NecktieException) else ""
+    message, tb = _encodable(message), _encodable(tb)
     kind = _preferred(request)
     if kind == "json":
         payload: dict[str, object] = {
