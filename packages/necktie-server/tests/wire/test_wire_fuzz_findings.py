@@ -11,9 +11,8 @@ import gc
 import tracemalloc
 
 import pytest
-from nt_rawhttp import connect, parse_all, read_answers, read_until_closed
-
 from necktie_testing import LiveServer
+from nt_rawhttp import connect, parse_all, read_answers, read_until_closed
 from pynecktie import Necktie
 from pynecktie.exceptions import NecktieException
 from pynecktie.request import Request
@@ -22,7 +21,8 @@ from pynecktie.response import raw
 
 def make_app() -> Necktie:
     app = Necktie("fuzz-findings")
-    app.config.update_config({"ACCESS_LOG": False, "REQUEST_BUFFER_SIZE": 1 << 16, "PIPELINE_MAX_REQUESTS": 8})
+    app.config.update_config({"ACCESS_LOG": False, "REQUEST_BUFFER_SIZE": 1 << 16,
+                              "PIPELINE_MAX_REQUESTS": 8})
 
     @app.post("/collect", stream=True)
     async def collect(request):
