@@ -103,6 +103,7 @@ def test_a_request_whose_error_answer_cannot_be_built_does_not_hang_its_connecti
     dies with an exception no answer goes out, no timer is armed, and the connection stays open for good."""
     app = make_app()
     app.config.KEEP_ALIVE_TIMEOUT = 1
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = 1  # the hung request would hold the server's stop for 15 s
     with LiveServer(app) as server, connect(server.port) as sock:
         sock.sendall(b"GET /broken-error HTTP/1.1\r\nHost: a\r\n\r\n")
         data, closed = read_until_closed(sock, timeout=6)
