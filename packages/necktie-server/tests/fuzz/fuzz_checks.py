@@ -147,7 +147,7 @@ def ws_violations(client: ClientProtocol, output: bytes, ended: bool, client_end
     for frame in closes:
         try:
             code = Close.parse(frame.data).code if frame.data else 1005
-        except Exception as exc:  # noqa: BLE001 - whatever the parser refuses
+        except Exception as exc:  # whatever the parser refuses
             found.append(f"the server's close frame is invalid ({exc!r}): {frame.data!r}")
             continue
         if code not in WS_CODES and not 3000 <= code < 5000 and frame.data:

@@ -129,7 +129,7 @@ class FuzzTransport(MockTransport):
         self.eof_pending = False
         self.peer_gone = False
 
-    def write(self, data: bytes | bytearray | memoryview) -> None:  # noqa: D102
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         if self.peer_gone:
             return
         if self.closed or self.eof_written:
@@ -139,15 +139,15 @@ class FuzzTransport(MockTransport):
             return
         self.data += data
 
-    def write_eof(self) -> None:  # noqa: D102
+    def write_eof(self) -> None:
         if self.closed and self.session is not None:
             self.session.violation("write_eof() after close()")
         self.eof_written = True
 
-    def get_protocol(self) -> asyncio.BaseProtocol:  # noqa: D102
+    def get_protocol(self) -> asyncio.BaseProtocol:
         return self.protocol  # type: ignore[return-value]
 
-    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:  # noqa: D102
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
         self.protocol = protocol  # type: ignore[assignment]
 
     def _lose(self) -> None:
@@ -189,7 +189,7 @@ class Session:
         """Call the transport's current protocol's *name*; an exception out of it is a violation."""
         try:
             return getattr(self.transport.protocol, name)(*args)
-        except Exception as exc:  # noqa: BLE001 - any exception escaping the protocol is the finding
+        except Exception as exc:  # any exception escaping the protocol is the finding
             self.violation(f"{name}() raised {type(exc).__name__}: {exc}")
             return None
 
