@@ -126,10 +126,11 @@ def ws_handshake(client: ClientProtocol) -> bytes:
     return b"".join(client.data_to_send())
 
 
-def ws_violations(client: ClientProtocol, output: bytes, ended: bool, client_ended: bool) -> list[str]:
+def ws_violations(client: ClientProtocol, output: bytes, ended: bool, abrupt_ok: bool) -> list[str]:
     """The WebSocket rules for what the server wrote: a 101 the client accepts, then frames it accepts
-    (unmasked, well formed; a missing close frame only if the client left first), a close code that may be
-    sent, and nothing after the server's close frame."""
+    (unmasked, well formed; no close frame only when *abrupt_ok*: the client left first, or the server reset
+    a client that stopped reading), a close code that may be sent, and nothing after the server's close
+    frame."""
     if not output.startswith(b"HTTP/1.1 101 "):
         return [f"the handshake was not accepted: {output[:200]!r}"]
     found: list[str] = []
@@ -139,8 +140,8 @@ def ws_violations(client: ClientProtocol, output: bytes, ended: bool, client_end
     events = client.events_received()
     if not events or not isinstance(events[0], Response) or client.handshake_exc is not None:
         return [f"the 101 response was refused by the client: {client.handshake_exc!r}"]
-    if isinstance(client.parser_exc, EOFError) and client_ended:
-        pass  # the client left without a close frame: the server may do the same
+    if isinstance(client.parser_exc, EOFError) and abrupt_ok:
+        pass
     elif client.parser_exc is not None:
         found.append(f"the server's frames are invalid: {client.parser_exc!r} in {output[-200:]!r}")
     closes = [e for e in events if isinstance(e, Frame) and e.opcode is Opcode.CLOSE]

@@ -115,5 +115,6 @@ def test_ws_finding_over_loopback(ws_server, path):
         _send_plan(sock, plan)
         output, closed = read_until_closed(sock, timeout=30)
     assert closed, "the server did not close the connection within 30 s (its timeouts are 1 s)"
-    violations = ws_violations(client, output, True, plan.eof)
+    # This client reads only once it has sent everything: the server may reset it for not reading.
+    violations = ws_violations(client, output, True, abrupt_ok=True)
     assert violations == [], f"{path.name}: {violations}"
