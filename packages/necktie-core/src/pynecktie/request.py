@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType, SimpleNamespace
@@ -45,7 +46,7 @@ class RequestStream:
     ``request`` is the request whose body this is, when known.
     """
 
-    __slots__ = ("_source", "max_size", "received", "_ended", "_declared", "request")
+    __slots__ = ("_source", "max_size", "received", "_ended", "_declared", "_request")
 
     def __init__(
         self,
@@ -59,7 +60,14 @@ class RequestStream:
         self.received = 0
         self._ended = False
         self._declared = declared
-        self.request = request
+        # Weak: the request holds its stream, and a cycle would keep both (and the unread body in the
+        # source) alive until the cyclic collector runs instead of freeing them when the request ends.
+        self._request = weakref.ref(request) if request is not None else None
+
+    @property
+    def request(self) -> Request | None:
+        """The request whose body this is, when known (and still alive)."""
+        return self._request() if self._request is not None else None
 
     async def get(self) -> bytes | None:
         """The next chunk of the body, or ``None`` once it has ended."""

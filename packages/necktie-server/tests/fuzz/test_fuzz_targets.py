@@ -10,6 +10,7 @@ over 127.0.0.1 and applies the output rules to what a socket receives.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -48,7 +49,8 @@ def test_bounded_fuzz_run(target, tmp_path):
         str(tmp_path / "new"), str(HERE / "corpus" / target), str(HERE / "crashes" / target),
     ]
     (tmp_path / "new").mkdir()
-    result = subprocess.run(command, capture_output=True, text=True, errors="replace", cwd=tmp_path,
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same inputs, and the same allocations, every run
+    result = subprocess.run(command, capture_output=True, text=True, errors="replace", cwd=tmp_path, env=env,
                             timeout=MAX_SECONDS + 50)
     lines = [line for line in result.stderr.splitlines() if not line.startswith("INFO: Instrumenting")]
     assert result.returncode == 0, "the fuzz target found a violation:\n" + "\n".join(lines[-40:])

@@ -60,6 +60,24 @@ def test_answered_404s_are_freed_at_once_not_by_the_collector():
     assert alive < 10, f"{alive} requests still alive after their 404s were sent"
 
 
+def test_stream_route_requests_are_freed_at_once_not_by_the_collector():
+    """Fuzz finding: a request and its ``RequestStream`` referred to each other, so every request to a
+    stream route (with its body buffer, and what the handler left unread in it) lived until the cyclic
+    collector ran; one promoted to the oldest generation waits for a full collection."""
+    with LiveServer(make_app()) as server, connect(server.port) as sock:
+        request = b"POST /collect HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+        gc.collect()
+        gc.disable()
+        try:
+            sock.sendall(request * 200)
+            answers, _, _ = read_answers(sock, 200, ["POST"] * 200, timeout=30)
+            alive = sum(1 for o in gc.get_objects() if type(o) is Request)
+        finally:
+            gc.enable()
+    assert [(a.status, a.body) for a in answers] == [(200, b"3")] * 200
+    assert alive < 10, f"{alive} requests still alive after their answers were sent"
+
+
 def test_reading_a_body_of_one_byte_chunks_costs_its_size_not_an_object_per_chunk():
     """Fuzz finding: ``stream.read()`` kept every chunk in a list before joining them, ~40 bytes of
     overhead per chunk, so a body of one-byte chunks cost 40 times its size (4 GB for a 100 MB body)."""
