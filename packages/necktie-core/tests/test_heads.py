@@ -5,13 +5,17 @@ from __future__ import annotations
 import pytest
 from pynecktie.headers import Headers
 from pynecktie.heads import (
+    ALREADY_SENT,
     NO_BODY_STATUSES,
     InvalidHeader,
     InvalidResponse,
+    Stage,
     check_fields,
     declared_length,
     plan_head,
+    plan_response,
 )
+from pynecktie.response import text
 
 
 @pytest.mark.parametrize("status", [100, 101, 103, 199, 204, 304])
@@ -85,3 +89,12 @@ def test_header_values_that_are_fine(value):
 def test_header_names_must_be_tokens(name):
     with pytest.raises(InvalidHeader, match="invalid header name"):
         check_fields([(name, "v")], None)
+
+
+def test_a_sink_plans_one_response_only():
+    response = text("hi", headers={"X-A": "1"})
+    plan = plan_response(Stage.IDLE, response)
+    assert (plan.fields, plan.content_type, plan.body) == ([("X-A", "1")], "text/plain; charset=utf-8", True)
+    for stage in (Stage.STREAMING, Stage.DONE, Stage.ABORTED):
+        with pytest.raises(RuntimeError, match=ALREADY_SENT):
+            plan_response(stage, response)

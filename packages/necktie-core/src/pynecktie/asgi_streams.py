@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from .exceptions import ConnectionClosed
 from .heads import (
-    ALREADY_SENT,
     ERROR_BODY,
     ERROR_CONTENT_TYPE,
     INVALID_HEAD_SENT_500,
@@ -24,7 +23,7 @@ from .heads import (
     Head,
     InvalidResponse,
     Stage,
-    plan_head,
+    plan_response,
 )
 
 if TYPE_CHECKING:
@@ -205,11 +204,9 @@ class AsgiSink:
 
     async def send(self, response: BaseHTTPResponse, body: bytes) -> None:
         """Send a complete response: its start message and its whole body in one more message."""
-        if self.stage is not Stage.IDLE:
-            raise RuntimeError(ALREADY_SENT)
         status = response.status
         try:
-            plan = plan_head(status, response.content_type, response._headers)
+            plan = plan_response(self.stage, response)
         except InvalidResponse as exc:
             error_logger.error("Invalid response: %s", exc)
             status, plan, body = 500, _ERROR_HEAD, ERROR_BODY
@@ -222,11 +219,9 @@ class AsgiSink:
 
     async def start(self, response: BaseHTTPResponse) -> None:
         """Send the start of a streamed response; the ASGI server chooses the body's framing."""
-        if self.stage is not Stage.IDLE:
-            raise RuntimeError(ALREADY_SENT)
         status = response.status
         try:
-            plan = plan_head(status, response.content_type, response._headers, streamed=True)
+            plan = plan_response(self.stage, response, streamed=True)
         except InvalidResponse as exc:
             error_logger.error("Invalid response: %s", exc)
             self.stage = Stage.DONE

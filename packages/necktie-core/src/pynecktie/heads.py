@@ -10,7 +10,7 @@ and so are the messages a bad response gives.
 from __future__ import annotations
 
 from enum import Enum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .headers import (
     Headers,
@@ -20,6 +20,9 @@ from .headers import (
     check_header_value,
     is_header_value,
 )
+
+if TYPE_CHECKING:
+    from .response import BaseHTTPResponse
 
 __all__ = [
     "ALREADY_SENT",
@@ -38,6 +41,7 @@ __all__ = [
     "check_status",
     "declared_length",
     "plan_head",
+    "plan_response",
 ]
 
 # 1xx, 204 and 304 never carry a body (RFC 9110 §6.4.1); the framing headers are the carrier's to write.
@@ -127,3 +131,11 @@ def plan_head(status: int, content_type: str | None, headers: Headers | None, st
         content_type = None
     check_fields(fields, content_type)
     return Head(fields, content_type, body, length)
+
+
+def plan_response(stage: Stage, response: BaseHTTPResponse, streamed: bool = False) -> Head:
+    """`plan_head` for *response*, which a sink in *stage* is about to send (`RuntimeError` if it already
+    sent one)."""
+    if stage is not Stage.IDLE:
+        raise RuntimeError(ALREADY_SENT)
+    return plan_head(response.status, response.content_type, response._headers, streamed)

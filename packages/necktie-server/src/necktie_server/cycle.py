@@ -24,6 +24,7 @@ from pynecktie.heads import (
     SHORT_BODY,
     InvalidResponse,
     plan_head,
+    plan_response,
 )
 from pynecktie.heads import Stage as Stage  # re-exported: the protocol and websocket modules read it here
 from pynecktie.request import Request
@@ -208,11 +209,9 @@ class Cycle:
 
     async def start(self, response: BaseHTTPResponse) -> None:
         """Send the head of a streamed response, choosing its framing."""
-        if self.stage is not Stage.IDLE:
-            raise RuntimeError(ALREADY_SENT)
         status = response.status
         try:
-            plan = plan_head(status, response.content_type, response._headers, streamed=True)
+            plan = plan_response(self.stage, response, streamed=True)
         except InvalidResponse as exc:
             self._invalid_response(exc)
             raise ConnectionClosed(INVALID_HEAD_SENT_500) from exc
