@@ -11,6 +11,7 @@ from typing import Any
 
 from . import files
 from .asgi import run_asgi
+from .background import BackgroundWork, TaskSource
 from .blueprints import Blueprint, BlueprintGroup
 from .config import Config
 from .delivery import send_file, send_stream
@@ -64,6 +65,7 @@ class Necktie(Registry):
         self._finalized = False
         self._timeout_streams = False
         self._watchdogs: Watchdogs | None = None
+        self.background = BackgroundWork()
 
     def __repr__(self) -> str:
         return f"Necktie(name={self.name!r})"
@@ -180,6 +182,11 @@ class Necktie(Registry):
             if inspect.isawaitable(result):
                 await result
 
+    def add_task(self, task: TaskSource, *, name: str | None = None) -> None:
+        """Run *task* (a coroutine function, or a coroutine) while the app is served: started with the server
+        (at once if it runs already), cancelled at shut-down; an exception it raises is logged."""
+        self.background.add(task, name)
+
     def run(self, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
         """Serve the app with necktie-server until SIGINT or SIGTERM (``pip install necktie-server``).
 
@@ -247,8 +254,11 @@ class Necktie(Registry):
             response = await self._run_response_middleware(request, response, response_mw)
         if type(response) is HTTPResponse:
             await sink.send(response, response.body)
+            sent = True
         else:
-            await self.send_response(request, response, sink)
+            sent = await self.send_response(request, response, sink)
+        if request._background is not None and sent:
+            self.background.after_response(request._background, f"{request.method} {request.path}")
 
     async def _respond(self, request: Request, route: Route | None) -> BaseHTTPResponse:
         stream = request.stream
@@ -333,27 +343,27 @@ class Necktie(Registry):
                         return handler
         return None
 
-    async def send_response(self, request: Request, response: BaseHTTPResponse, sink: ResponseSink) -> None:
-        """Send *response* (complete, streamed or a file) for *request* to *sink*, as the pipeline does.
+    async def send_response(self, request: Request, response: BaseHTTPResponse, sink: ResponseSink) -> bool:
+        """Send *response* (complete, streamed or a file) for *request* to *sink*, as the pipeline does;
+        True when a response was handed to the carrier whole (False: cut short, or refused).
 
         For a carrier answering a request itself after the handler stage (a refused websocket upgrade).
         """
         if isinstance(response, HTTPResponse):
             await sink.send(response, response.body)
-            return
+            return True
         if isinstance(response, FileResponse):
 
-            async def answer_error(exc: Exception) -> None:
-                await self.send_response(request, await self._error_response(request, exc), sink)
+            async def answer_error(exc: Exception) -> bool:
+                return await self.send_response(request, await self._error_response(request, exc), sink)
 
-            await send_file(request, response, sink, answer_error, self.config.DEBUG)
-            return
+            return await send_file(request, response, sink, answer_error, self.config.DEBUG)
         if not isinstance(response, StreamingHTTPResponse):
             response = render_error(request, ServerError(f"cannot send {response!r}"), self.config.DEBUG)
             await sink.send(response, response.body)
-            return
+            return False
         # With RESPONSE_TIMEOUT_STREAMS a stream must also end within RESPONSE_TIMEOUT of its start.
-        await send_stream(request, response, sink, self._watchdogs if self._timeout_streams else None)
+        return await send_stream(request, response, sink, self._watchdogs if self._timeout_streams else None)
 
     def make_stream(self, request: Request, source: Any, declared: int | None = None) -> RequestStream:
         """A `RequestStream` over a carrier's *source*, limited as the request's route says; *declared* is

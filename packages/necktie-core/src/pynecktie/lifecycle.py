@@ -4,9 +4,10 @@ necktie-server runs it around its listening sockets, the ASGI adapter on ``lifes
 ASGI server listens), necktie-testing's in-process server around its in-memory connections:
 
 - start: the app is finalized, ``before_server_start`` runs, the carrier starts accepting
-  (``listen``), then ``after_server_start`` runs;
+  (``listen``), ``after_server_start`` runs, then the app's tasks start (``app.add_task``);
 - stop: ``before_server_stop`` runs, the carrier stops accepting and lets requests in flight finish
-  (``drain``), then ``after_server_stop`` runs.
+  (``drain``), the background work ends (`pynecktie.background`: the requests' work is waited for, the
+  app's tasks are cancelled, each within ``GRACEFUL_SHUTDOWN_TIMEOUT``), then ``after_server_stop`` runs.
 
 A listener that raises stops the sequence there and its exception propagates to the carrier, which reports
 it its own way (`describe_failure` gives the one-line form).
@@ -28,21 +29,23 @@ Step = Callable[[], Awaitable[None]]
 async def start(
     app: Necktie, loop: asyncio.AbstractEventLoop | None = None, listen: Step | None = None
 ) -> None:
-    """Finalize *app*, run ``before_server_start``, *listen*, then ``after_server_start``."""
+    """Finalize *app*, run ``before_server_start``, *listen*, ``after_server_start``; start app tasks."""
     app.finalize()
     await app.dispatch("before_server_start", loop)
     if listen is not None:
         await listen()
     await app.dispatch("after_server_start", loop)
+    app.background.start(loop or asyncio.get_running_loop())
 
 
 async def stop(
     app: Necktie, loop: asyncio.AbstractEventLoop | None = None, drain: Step | None = None
 ) -> None:
-    """Run ``before_server_stop``, *drain*, then ``after_server_stop``."""
+    """Run ``before_server_stop``, *drain*, end the background work, then run ``after_server_stop``."""
     await app.dispatch("before_server_stop", loop)
     if drain is not None:
         await drain()
+    await app.background.stop(app.config.GRACEFUL_SHUTDOWN_TIMEOUT)
     await app.dispatch("after_server_stop", loop)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType, SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ from .headers import Headers
 
 if TYPE_CHECKING:
     from .app import Necktie
+    from .background import Call
     from .multipart import MultipartReader
     from .routing import Route
     from .seam import BodySource
@@ -161,6 +162,7 @@ class Request:
     _authority: str | None = None
     _forwarded: Mapping[str, str] | None = None
     _ctx: SimpleNamespace | None = None
+    _background: list[Call] | None = None  # work for after the response (`add_background`)
 
     def __init__(
         self,
@@ -178,6 +180,13 @@ class Request:
         self.raw_headers = raw_headers
         self.conn_info = conn_info
         self.match_info: dict[str, Any] = {}
+
+    def add_background(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        """Call ``fn(*args, **kwargs)`` once the response has been handed whole to the carrier, never if it
+        was not (`pynecktie.background`): a coroutine function on the loop, a plain one in a worker thread."""
+        if self._background is None:
+            self._background = []
+        self._background.append((fn, args, kwargs))
 
     @property
     def ctx(self) -> SimpleNamespace:
