@@ -118,8 +118,8 @@ class Plan:
 
 class FuzzTransport(MockTransport):
     """`MockTransport` that records a write after close or EOF as a violation instead of raising into the
-    server, can be handed to a new protocol (an upgrade), and holds reads while the protocol is not
-    reading."""
+    server (after an abort, writes are dropped, as asyncio's transports drop them), can be handed to a new
+    protocol (an upgrade), and holds reads while the protocol is not reading."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, session: Session) -> None:
         super().__init__(loop)
@@ -130,8 +130,8 @@ class FuzzTransport(MockTransport):
         self.peer_gone = False
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        if self.peer_gone:
-            return
+        if self.peer_gone or self.aborted:
+            return  # as asyncio's transports do once aborted: dropped, nothing reaches the wire
         if self.closed or self.eof_written:
             if data and self.session is not None:
                 self.session.violation(f"{len(data)} bytes written after the transport was "
