@@ -52,6 +52,12 @@ class Config(BaseModel):
     RESPONSE_TIMEOUT: NonNegativeFloat = 60.0
     RESPONSE_TIMEOUT_STREAMS: bool = False
     WRITE_TIMEOUT: NonNegativeFloat = 60.0
+    # Minimum data rates (bytes per second, 0: off), each after a grace period (seconds) counted only
+    # while the server waits on the client: a body that drips is a 408, a reader that trickles is cut.
+    REQUEST_MIN_RATE: NonNegativeFloat = 240.0
+    REQUEST_MIN_RATE_GRACE: NonNegativeFloat = 5.0
+    RESPONSE_MIN_RATE: NonNegativeFloat = 240.0
+    RESPONSE_MIN_RATE_GRACE: NonNegativeFloat = 5.0
     KEEP_ALIVE: bool = True
     KEEP_ALIVE_TIMEOUT: NonNegativeFloat = 5.0
     KEEP_ALIVE_MAX_REQUESTS: NonNegativeInt = 0

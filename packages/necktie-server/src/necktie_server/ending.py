@@ -81,12 +81,21 @@ class Ending(ConnectionState):
             self.flow.pause_reading()
 
     def _fail(self, exc: NecktieException) -> None:
-        """The input cannot be parsed any further: answer once, in order, then close."""
+        """The input cannot be parsed any further: answer once, in order, then close.
+
+        What the request sent of its body is dropped at once: a cycle keeps no parts, and *exc* no
+        traceback (whose frames would hold the body, and the cycle through them: only the collector could
+        free that).
+        """
         self._stop_parsing()
+        exc.__traceback__ = None
+        if self._body_rate is not None:
+            self._body_rate.stop()
         if isinstance(exc, Stop):
             return
         cycle = self.parsing
         if cycle is not None and not cycle.complete:
+            cycle.parts = None
             cycle.keep_alive = False
             if cycle.discarding:  # its answer went out: only its rest was being dropped
                 self.close()
@@ -104,16 +113,13 @@ class Ending(ConnectionState):
             self._activate()
 
     def _upgrade(self, rest: bytes) -> None:
-        # A websocket route takes the connection over; any other upgrade: answer what was parsed, then close.
+        """httptools stopped at an ``Upgrade`` request: a websocket route takes the connection over; any
+        other upgrade is ignored (RFC 9110 §7.8) and the request read again as plain HTTP."""
         if len(self.cycles) == 1 and upgrade.take_over(cast("HttpProtocol", self), self.cycles[0]):
             self._stop_parsing()
             self._unparsed = rest  # the client's first frames, for hand_over
             return
-        self._stop_parsing()
-        for cycle in self.cycles:
-            cycle.keep_alive = False
-        if not self.cycles:
-            self.close()
+        self._ignore_upgrade(rest)
 
     def _on_read_timeout(self) -> None:
         state = self.state

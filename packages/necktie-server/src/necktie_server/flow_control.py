@@ -4,7 +4,7 @@ Reading: `FlowControl.pause_reading` and `resume_reading` may be called any numb
 transport hears of a change only. Writing: the transport tells its protocol when its buffer passes the
 high-water mark and when it drains again; the protocol passes that on here, and `Drain` (what a write
 returns) waits while it lasts. A client that reads nothing for ``WRITE_TIMEOUT`` while the server waits
-on it is cut off.
+on it is cut off, and so is one that reads below ``RESPONSE_MIN_RATE`` (`necktie_server.rates`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import Any
 
 from pynecktie.exceptions import ConnectionClosed
 
+from .rates import ResponseRate
+from .settings import ServerSettings
 from .timers import Deadline
 
 error_logger = logging.getLogger("necktie.error")
@@ -29,11 +31,12 @@ YIELD_EVERY = 16
 class FlowControl:
     """The read and write back-pressure of one transport (one per connection, handed over on upgrade)."""
 
-    __slots__ = ("transport", "read_paused", "write_paused", "lost", "drain", "_loop", "_waiter", "_deadline",
-                 "_write_timeout", "_unyielded")  # fmt: skip
+    __slots__ = ("transport", "read_paused", "write_paused", "lost", "drain", "_loop", "_waiter",
+                 "_deadline", "_write_timeout", "_unyielded", "_settings", "_rate", "_read_time",
+                 "_read_since")  # fmt: skip
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, transport: asyncio.Transport, write_timeout: float
+        self, loop: asyncio.AbstractEventLoop, transport: asyncio.Transport, settings: ServerSettings
     ) -> None:
         self.transport = transport
         self.read_paused = False
@@ -43,8 +46,12 @@ class FlowControl:
         self._loop = loop
         self._waiter: asyncio.Future[None] | None = None
         self._deadline = Deadline(loop, self._on_write_timeout)
-        self._write_timeout = write_timeout
+        self._write_timeout = settings.write_timeout
         self._unyielded = 0
+        self._settings = settings
+        self._rate: ResponseRate | None = None  # made at the first pause: most connections never pause
+        self._read_time = 0.0  # seconds spent reading, up to the last pause
+        self._read_since = loop.time()  # when reading last resumed
 
     # -- reading --------------------------------------------------------------------------------------
     def pause_reading(self) -> None:
@@ -52,23 +59,41 @@ class FlowControl:
         if not self.read_paused and not self.lost:
             self.read_paused = True
             self.transport.pause_reading()
+            self._read_time += self._loop.time() - self._read_since
 
     def resume_reading(self) -> None:
         """Read again (nothing happens if not paused or gone)."""
         if self.read_paused and not self.lost:
             self.read_paused = False
             self.transport.resume_reading()
+            self._read_since = self._loop.time()
+
+    def reading_time(self) -> float:
+        """Seconds spent reading (not paused) since the connection was made: the time the server waited on
+        the client, for `BodyRate`."""
+        if self.read_paused:
+            return self._read_time
+        return self._read_time + self._loop.time() - self._read_since
 
     # -- writing --------------------------------------------------------------------------------------
     def pause_writing(self) -> None:
         """The transport's buffer passed its high-water mark: writers wait, the write timeout runs."""
         self.write_paused = True
         self._deadline.arm(self._write_timeout)
+        if self._rate is None and self._settings.response_min_rate and not self.lost:
+            settings = self._settings
+            self._rate = ResponseRate(
+                self._loop, self.transport, settings.response_min_rate, settings.response_min_rate_grace
+            )
+        if self._rate is not None:
+            self._rate.paused()
 
     def resume_writing(self) -> None:
         """The transport's buffer drained: writers go on."""
         self.write_paused = False
         self._deadline.disarm()
+        if self._rate is not None:
+            self._rate.resumed()
         self.wake()
 
     def waiter(self) -> asyncio.Future[None]:
@@ -88,6 +113,8 @@ class FlowControl:
         """The transport is gone: wake the writers (they raise) and stop the timer."""
         self.lost = True
         self._deadline.cancel()
+        if self._rate is not None:
+            self._rate.stop()
         self.wake()
 
     def _on_write_timeout(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+import httptools
 from pynecktie.body_limit import refuse_at_head
 from pynecktie.exceptions import BadRequest, NecktieException
 from pynecktie.request import Request
@@ -17,7 +18,7 @@ from pynecktie.response import HTTPResponse
 
 from . import h1
 from .body import BodyBuffer
-from .cycle import Cycle
+from .cycle import Cycle, Stage
 from .ending import Stop
 from .intake import cycle_continue
 from .state import BODY, HEAD, IDLE, ConnectionState
@@ -111,6 +112,8 @@ class HeadReader(ConnectionState):
                     h1.check_transfer_encoding(special[b"transfer-encoding"])
                     self._chunked = self._head_in_piece = True
                     self._chunk_gap = 0
+                    if version == "1.0":
+                        cycle.keep_alive = False  # RFC 9112 §6.1: process it, then close
                 elif b"content-length" in special:
                     length = h1.parse_content_length(special[b"content-length"])
                 cycle.limit = self.app.body_limit(route)
@@ -133,6 +136,32 @@ class HeadReader(ConnectionState):
                 self._activate()
         elif cycle.expect_continue and self.cycles[0] is cycle:
             self._activate()
+
+    def _ignore_upgrade(self, rest: bytes) -> None:
+        """Serve an ``Upgrade`` request the server does not upgrade as plain HTTP (RFC 9110 §7.8).
+
+        httptools has ended the request at its head, leaving its body to the new protocol: the request
+        is dropped, and its head (without ``Upgrade``) fed again to a new parser, followed by *rest*.
+        """
+        cycles = self.cycles
+        cycle = cycles[-1] if cycles else None
+        if cycle is None or cycle.request is None or cycle.error is not None or cycle.stage is not Stage.IDLE:
+            self._stop_parsing()  # already answered (OPTIONS *) or failed: nothing more is read
+            for pending in cycles:
+                pending.keep_alive = False
+            if not cycles:
+                self.close()
+            return
+        cycles.pop()
+        if cycle.task is not None:
+            cycle.task.cancel()  # created a moment ago, in this same read: it has not run
+        self.requests_started -= 1
+        parser = self.parser
+        head = [b"%s %s HTTP/%s\r\n" % (parser.get_method(), self._url, parser.get_http_version().encode())]
+        head += [b"%s: %s\r\n" % field for field in self._headers if field[0].lower() != b"upgrade"]
+        head.append(b"\r\n")
+        self.parser = httptools.HttpRequestParser(self)
+        self.data_received(b"".join(head) + rest)
 
 
 def _with_host(headers: list[tuple[bytes, bytes]], authority: bytes) -> list[tuple[bytes, bytes]]:

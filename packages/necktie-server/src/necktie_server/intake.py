@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pynecktie.exceptions import BadRequest, PayloadTooLarge
+from pynecktie.exceptions import BadRequest, PayloadTooLarge, RequestTimeout
 
 from . import h1
 from .cycle import Cycle, Stage
+from .rates import BodyRate
 from .state import BODY, HEAD, IDLE, ConnectionState
 
 SMALL_CHUNK = 4096  # body pieces under this are joined while buffered, bounding per-piece overhead
@@ -31,6 +32,11 @@ class BodyIntake(ConnectionState):
 
     def on_body(self, body: bytes) -> None:  # noqa: D102
         self._body_fed += len(body)
+        rate = self._body_rate
+        if rate is not None and rate.running:
+            rate.received += len(body)
+        else:
+            self._start_body_rate(len(body))
         cycle = self.parsing
         if cycle is None:
             return
@@ -62,6 +68,8 @@ class BodyIntake(ConnectionState):
         if self.state is BODY:
             self.state = IDLE
         self._chunked = False
+        if self._body_rate is not None:
+            self._body_rate.stop()
         if cycle.buffer is not None:
             cycle.buffer.finish()
         else:
@@ -78,6 +86,21 @@ class BodyIntake(ConnectionState):
 
     def _on_body_wait(self) -> None:
         self.deadline.arm(self.settings.body_timeout)
+
+    def _start_body_rate(self, received: int) -> None:
+        """A body's first bytes: REQUEST_MIN_RATE's clock starts (a client waiting for ``100 Continue`` is
+        not timed before it sends)."""
+        settings = self.settings
+        if not settings.request_min_rate or self.state is not BODY:
+            return
+        if self._body_rate is None:
+            rate, grace = settings.request_min_rate, settings.request_min_rate_grace
+            self._body_rate = BodyRate(self.loop, self.flow, rate, grace, self._on_slow_body)
+        self._body_rate.start(received)
+
+    def _on_slow_body(self) -> None:
+        if self.state is BODY:
+            self._fail(RequestTimeout("Request body too slow"))
 
     def _check_fed(self, fed: int, in_head: bool, begun: int, idle: bool) -> bool:
         """Bound the bytes httptools takes without a callback: True if the request was failed.

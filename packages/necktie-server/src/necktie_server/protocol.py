@@ -83,12 +83,13 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         self._messages_begun = self._idle_fed = 0
         self._chunked = self._head_in_piece = False
         self._chunk_headers = self._chunk_gap = self._body_fed = 0
+        self._body_rate = None
         # The head's own fields are set by on_message_begin, before any use.
 
     # -- connection lifecycle -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:  # noqa: D102
         self.transport = transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
-        self.flow = FlowControl(self.loop, transport, self.settings.write_timeout)
+        self.flow = FlowControl(self.loop, transport, self.settings)
         server = self.server
         server.connections.add(self)
         transport.set_write_buffer_limits(high=self.settings.write_buffer_high)
@@ -116,6 +117,8 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         self.server.connections.discard(self)
         self.deadline.cancel()
         self.flow.connection_lost()
+        if self._body_rate is not None:
+            self._body_rate.stop()
         for cycle in self.cycles:
             cycle.parts = None
             if cycle.buffer is not None:

@@ -22,6 +22,10 @@ class ServerSettings:
     request_timeout: float
     body_timeout: float
     write_timeout: float
+    request_min_rate: float
+    request_min_rate_grace: float
+    response_min_rate: float
+    response_min_rate_grace: float
     keep_alive: bool
     keep_alive_timeout: float
     keep_alive_max_requests: int
@@ -43,6 +47,10 @@ class ServerSettings:
             request_timeout=config.REQUEST_TIMEOUT,
             body_timeout=config.REQUEST_BODY_TIMEOUT,
             write_timeout=config.WRITE_TIMEOUT,
+            request_min_rate=config.REQUEST_MIN_RATE,
+            request_min_rate_grace=config.REQUEST_MIN_RATE_GRACE,
+            response_min_rate=config.RESPONSE_MIN_RATE,
+            response_min_rate_grace=config.RESPONSE_MIN_RATE_GRACE,
             keep_alive=config.KEEP_ALIVE,
             keep_alive_timeout=config.KEEP_ALIVE_TIMEOUT,
             keep_alive_max_requests=config.KEEP_ALIVE_MAX_REQUESTS,

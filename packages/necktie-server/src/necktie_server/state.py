@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from .cycle import Cycle
     from .flow_control import FlowControl
+    from .rates import BodyRate
     from .server import ServerState
     from .settings import ServerSettings
     from .timers import Deadline
@@ -90,6 +91,7 @@ class ConnectionState(asyncio.Protocol):
     _chunk_headers: int  # chunk headers parsed in the piece being fed
     _chunk_gap: int  # framing bytes per chunk header (or since the last one)
     _body_fed: int  # body bytes the parser produced from the piece being fed
+    _body_rate: BodyRate | None  # REQUEST_MIN_RATE's clock (made at the first body, if the rate is on)
 
     if TYPE_CHECKING:
 
@@ -110,3 +112,4 @@ class ConnectionState(asyncio.Protocol):
         def _stop_parsing(self) -> None: ...
         def _linger(self) -> None: ...
         def _on_body_wait(self) -> None: ...
+        def _ignore_upgrade(self, rest: bytes) -> None: ...
