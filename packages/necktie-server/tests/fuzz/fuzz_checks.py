@@ -18,6 +18,7 @@ from websockets.frames import Close, Frame, Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
 
+_UPGRADE = re.compile(rb"(\n)upgrade:", re.IGNORECASE)
 WS_KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # any fixed key: the handshake's answer is then the same on every run
 WS_CODES = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011})  # may be sent (RFC 6455 §7.4)
 
@@ -39,11 +40,15 @@ class _Counter:
 
 
 def requests_sent(data: bytes) -> tuple[int, list[str]]:
-    """How many requests a parser begins in *data*, and their methods (until it stops or upgrades)."""
+    """How many requests a parser begins in *data*, and their methods (until it stops).
+
+    An upgrade the server does not do is ignored, its body and what follows read as HTTP: so ``Upgrade``
+    is read here as any other header (a websocket taken over only answers fewer requests).
+    """
     counter = _Counter()
     parser = counter.parser = httptools.HttpRequestParser(counter)
     try:
-        parser.feed_data(data)
+        parser.feed_data(_UPGRADE.sub(b"\\1X-Upgrade:", data))
     except (httptools.HttpParserError, httptools.HttpParserUpgrade):
         pass
     return counter.begun, counter.methods
