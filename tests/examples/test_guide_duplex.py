@@ -23,6 +23,17 @@ def _app(**config):
     async def ping(request):
         return text("pong")
 
+    @app.post("/read-then-stream", stream=True)
+    async def read_then_stream(request):
+        """Reads a first chunk, then streams its answer while the rest arrives."""
+        first = await request.stream.get()
+
+        async def fn(response):
+            await response.write(first)
+            async for chunk in request.stream:
+                await response.write(chunk)
+        return stream(fn)
+
     @app.post("/ignore-body", stream=True)
     async def ignore_body(request):
         """Streams its answer and never reads the request body."""
@@ -129,3 +140,16 @@ def test_a_stalled_rest_of_an_unread_body_times_out_and_closes():
         assert (response.status, response.body) == (200, b"not reading")
         raw.recv_all(timeout=30)
         assert raw.eof
+
+
+def test_one_100_continue_when_the_handler_reads_before_it_streams(server):
+    with server.raw(timeout=30) as raw:
+        raw.send(b"POST /read-then-stream HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                 b"Content-Length: 6\r\n\r\n")
+        raw.recv_until(b"100 Continue\r\n\r\n")
+        raw.send(b"abc")
+        raw.recv_until(b"abc")  # the response has started: the rest of the body is still to come
+        raw.send(b"def")
+        response = raw.read_response("POST")
+    assert response.informational == [100]
+    assert (response.status, response.body) == (200, b"abcdef")

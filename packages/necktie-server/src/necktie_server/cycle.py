@@ -114,7 +114,7 @@ class Cycle:
         has no known size: the connection closes.
         """
         buffer, request = self.buffer, self.request
-        if self.discarding or buffer is None or request is None or self.expect_continue:
+        if self.discarding or buffer is None or request is None or self._awaits_continue():
             return self.discarding
         from .ending import LINGER_BYTES
 
@@ -125,6 +125,12 @@ class Cycle:
         self.discarding = True
         return True
 
+    def _awaits_continue(self) -> bool:
+        """A stream route's client still waits for ``100 Continue``: the buffer's first-read hook (which
+        sends it) is set for such a request and gone once the handler has read."""
+        buffer = self.buffer
+        return self.expect_continue and buffer is not None and buffer.on_first_read is not None
+
     def _continue_before_head(self) -> bytes:
         """``100 Continue`` when a stream route's head goes out while the client still waits for it.
 
@@ -132,11 +138,10 @@ class Cycle:
         curl would wait for its own timeout before sending the body the handler is about to read. Not
         when the declared length is over the limit: the first ``get()`` will refuse it.
         """
-        request = self.request
-        if not self.expect_continue or self.complete or self.buffer is None or request is None:
+        if not self._awaits_continue() or self.complete:
             return b""
         self.expect_continue = False
-        stream = request.stream
+        stream = self.request.stream if self.request is not None else None
         if stream is not None and stream.refuses_declared:
             return b""
         return h1.CONTINUE
