@@ -147,3 +147,17 @@ async def test_fallback_error_format_setting(app, call, fallback, content_type):
     app.config.FALLBACK_ERROR_FORMAT = fallback
     result = await call(app, "GET", "/missing", {"Accept": "text/html"})
     assert (result.status, result.content_type) == (404, content_type)
+
+
+async def test_an_error_whose_own_page_cannot_be_built_is_still_a_500(app, call, caplog):
+    class Broken(exc.NecktieException):
+        def to_response(self):
+            raise RuntimeError("the error page itself fails")
+
+    @app.get("/")
+    def handler(request):
+        raise Broken("boom")
+
+    result = await call(app, "GET", "/")
+    assert (result.status, result.body) == (500, b"500 Internal Server Error\n")
+    assert "Could not build the error response" in caplog.text

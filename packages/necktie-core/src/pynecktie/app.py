@@ -17,6 +17,7 @@ from .config import Config
 from .delivery import send_file, send_stream
 from .errorpages import render_error
 from .exceptions import NecktieException, NotFound, ServerError, ServiceUnavailable
+from .heads import ERROR_BODY, ERROR_CONTENT_TYPE
 from .registry import Registry, RouteSpec
 from .request import Request, RequestStream
 from .response import (
@@ -328,7 +329,16 @@ class Necktie(Registry):
                 exc_info=exc,
                 extra={"request": request},
             )
-        return render_error(request, exc, self.config.DEBUG)
+        try:
+            return render_error(request, exc, self.config.DEBUG)
+        except Exception as failure:  # an error whose own page cannot be built still gets an answer
+            error_logger.error(
+                "Could not build the error response for %r",
+                request.target.decode("latin-1"),
+                exc_info=failure,
+                extra={"request": request},
+            )
+            return HTTPResponse(ERROR_BODY, 500, None, ERROR_CONTENT_TYPE)
 
     def _find_exception_handler(self, request: Request, exc: Exception) -> Callable[..., Any] | None:
         route = request.route
