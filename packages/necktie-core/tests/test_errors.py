@@ -161,3 +161,40 @@ async def test_an_error_whose_own_page_cannot_be_built_is_still_a_500(app, call,
     result = await call(app, "GET", "/")
     assert (result.status, result.body) == (500, b"500 Internal Server Error\n")
     assert "Could not build the error response" in caplog.text
+
+
+class _FailingOnceSink:
+    """A sink whose first send fails (a carrier's own bug): records what came after."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, bytes]] = []
+        self.attempts = 0
+        self.aborted = False
+
+    @property
+    def started(self) -> bool:
+        return bool(self.sent)
+
+    async def send(self, response, body):
+        self.attempts += 1
+        if self.attempts == 1:
+            raise RuntimeError("the carrier failed to send")
+        self.sent.append((response.status, body))
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+async def test_a_response_that_fails_to_send_is_replaced_by_a_500_not_left_unanswered(app, caplog):
+    from pynecktie.request import ConnInfo, Request
+
+    @app.get("/")
+    def handler(request):
+        return text("fine")
+
+    request = Request(app, "GET", b"/", "1.1", [(b"host", b"a")], ConnInfo())
+    app.match(request)
+    sink = _FailingOnceSink()
+    await app.handle(request, sink)  # must not raise: the carrier's task would die with nothing sent
+    assert sink.sent == [(500, b"500 Internal Server Error\n")] and not sink.aborted
+    assert "Could not send the response" in caplog.text

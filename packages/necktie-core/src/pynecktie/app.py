@@ -15,9 +15,8 @@ from .background import BackgroundWork, TaskSource
 from .blueprints import Blueprint, BlueprintGroup
 from .config import Config
 from .delivery import send_file, send_stream
-from .errorpages import render_error
+from .errorpages import answer_failure, last_resort_error, render_error
 from .exceptions import NecktieException, NotFound, ServerError, ServiceUnavailable
-from .heads import ERROR_BODY, ERROR_CONTENT_TYPE
 from .registry import Registry, RouteSpec
 from .request import Request, RequestStream
 from .response import (
@@ -250,14 +249,18 @@ class Necktie(Registry):
         finally:
             if task is not None:
                 watchdog.unwatch(task)  # type: ignore[union-attr]  # set with task
-        response_mw = self._app_chains[1] if route is None else route.response_middleware
-        if response_mw:
-            response = await self._run_response_middleware(request, response, response_mw)
-        if type(response) is HTTPResponse:
-            await sink.send(response, response.body)
-            sent = True
-        else:
-            sent = await self.send_response(request, response, sink)
+        try:
+            response_mw = self._app_chains[1] if route is None else route.response_middleware
+            if response_mw:
+                response = await self._run_response_middleware(request, response, response_mw)
+            if type(response) is HTTPResponse:
+                await sink.send(response, response.body)
+                sent = True
+            else:
+                sent = await self.send_response(request, response, sink)
+        except Exception as exc:  # the seam's promise: handle() never leaves its request without an answer
+            await answer_failure(request, sink, exc)
+            return
         if request._background is not None and sent:
             self.background.after_response(request._background, f"{request.method} {request.path}")
 
@@ -338,7 +341,7 @@ class Necktie(Registry):
                 exc_info=failure,
                 extra={"request": request},
             )
-            return HTTPResponse(ERROR_BODY, 500, None, ERROR_CONTENT_TYPE)
+            return last_resort_error()
 
     def _find_exception_handler(self, request: Request, exc: Exception) -> Callable[..., Any] | None:
         route = request.route

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import html as _html
+import logging
 import traceback
 from typing import TYPE_CHECKING
 
 from . import _json
-from .exceptions import NecktieException
+from .exceptions import ConnectionClosed, NecktieException
+from .heads import ERROR_BODY, ERROR_CONTENT_TYPE
 from .response import HTTPResponse, status_phrase
 
 if TYPE_CHECKING:
     from .request import Request
+    from .seam import ResponseSink
+
+error_logger = logging.getLogger("necktie.error")
 
 
 _FORMATS = {
@@ -95,3 +100,32 @@ def render_error(request: Request | None, exc: BaseException, debug: bool) -> HT
         return HTTPResponse(body + "</body></html>", status, headers, "text/html; charset=utf-8")
     body = f"{title}\n\n{message}\n" + (f"\n{tb}" if tb else "")
     return HTTPResponse(body, status, headers, "text/plain; charset=utf-8")
+
+
+def last_resort_error() -> HTTPResponse:
+    """The plain 500 sent when even an error's own page could not be built (it cannot fail itself)."""
+    return HTTPResponse(ERROR_BODY, 500, None, ERROR_CONTENT_TYPE)
+
+
+async def answer_failure(request: Request, sink: ResponseSink, exc: Exception) -> None:
+    """Sending a response failed: a plain 500 if nothing went out yet, else cut the connection.
+
+    The pipeline's promise to every carrier: a request is never left without an answer or a close.
+    """
+    if isinstance(exc, ConnectionClosed):  # the client left: nothing to answer, nothing to log
+        sink.abort()
+        return
+    error_logger.error(
+        "Could not send the response of %r",
+        request.target.decode("latin-1"),
+        exc_info=exc,
+        extra={"request": request},
+    )
+    if not sink.started:
+        try:
+            error = last_resort_error()
+            await sink.send(error, error.body)
+            return
+        except Exception:  # the carrier cannot send even that: dropping the connection is the answer
+            pass
+    sink.abort()
