@@ -10,7 +10,7 @@ from pynecktie.exceptions import ConnectionClosed, NecktieException, RequestTime
 
 from . import upgrade
 from .cycle import Cycle
-from .state import BODY, CLOSING, EOF, HEAD, LINGER, STOPPED, ConnectionState
+from .state import BODY, CLOSED, CLOSING, EOF, HEAD, LINGER, STOPPED, ConnectionState
 
 if TYPE_CHECKING:
     from .protocol import HttpProtocol
@@ -36,6 +36,9 @@ class Ending(ConnectionState):
         # A half-closed client may still read its answer: keep the socket while a complete request runs.
         cycle = self.parsing
         if cycle is not None and not cycle.complete:
+            # The request can never be complete, so it gets no answer: the transport closes (None), and
+            # nothing more is written, not even the error a streaming handler's failed get() would bring.
+            self.state = CLOSED
             if cycle.buffer is not None:
                 cycle.buffer.fail(ConnectionClosed("the client closed the connection mid-body"))
             return None
