@@ -144,6 +144,11 @@ class Conn:
         if not self.transport.closed:
             self.protocol.data_received(data)
 
+    def eof(self) -> None:
+        """Deliver the client's FIN as asyncio does: the transport closes unless ``eof_received`` keeps it."""
+        if not self.transport.closed and not self.protocol.eof_received():
+            self.transport.close()
+
     async def settle(self, rounds: int = 30) -> None:
         """Let handler tasks and callbacks scheduled on the loop run."""
         for _ in range(rounds):

@@ -107,7 +107,8 @@ async def serve(data: bytes, cuts: tuple[int, ...] = ()) -> tuple[Conn, list, li
         await conn.settle(3)
     await conn.settle()
     if not conn.closed:
-        conn.protocol.eof_received()
+        conn.eof()
+        await conn.settle()  # a closed transport's connection_lost runs before any timer, as in asyncio
         for _ in range(5):
             await conn.advance(1.0)
     await conn.settle()
