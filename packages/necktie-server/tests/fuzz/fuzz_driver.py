@@ -128,10 +128,14 @@ class FuzzTransport(MockTransport):
         self.inbox_size = 0
         self.eof_pending = False
         self.peer_gone = False
+        self.closed_on_eof = False  # closed by itself: the protocol's eof_received() said so
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        if self.peer_gone or self.aborted:
-            return  # as asyncio's transports do once aborted: dropped, nothing reaches the wire
+        if self.peer_gone or self.aborted or self.closed_on_eof:
+            # Dropped, as asyncio's transports drop writes once aborted, or once closed with nothing
+            # buffered. Closing on EOF was the transport's doing, on eof_received()'s word, not a close the
+            # server chose after an answer: a handler may still write before it hears of the loss.
+            return
         if self.closed or self.eof_written:
             if data and self.session is not None:
                 self.session.violation(f"{len(data)} bytes written after the transport was "
@@ -238,6 +242,7 @@ class Session:
         if transport.eof_pending and not transport.inbox and transport.reading and not transport.closed:
             transport.eof_pending = False
             if not self.call("eof_received"):
+                transport.closed_on_eof = True
                 transport.close()
 
     def send_eof(self) -> None:
