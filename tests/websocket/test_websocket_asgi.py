@@ -24,6 +24,10 @@ def build_app() -> Necktie:
     def auth(request):
         if request.args.get("token") == "bad":
             return text("forbidden", status=403)
+        if request.args.get("token") == "split":  # a header that would split the head: never sent
+            return text("no", status=403, headers={"X-Why": "a\r\nSet-Cookie: evil=1"})
+        if request.args.get("token") == "framed":  # the app's own framing header: the carrier's to write
+            return text("framed", status=403, headers={"Content-Length": "999"})
         request.ctx.user = "ann"
 
     @app.websocket("/echo", subprotocols=["echo.v1"])
@@ -96,3 +100,18 @@ async def test_routing_close_codes_and_refusals_under_uvicorn(uvicorn_port):
         async with connect(f"{base}/nowhere"):
             pass
     assert missing.value.response.status_code == 404
+
+
+async def test_a_refused_upgrade_follows_the_same_head_rules_as_http_under_uvicorn(uvicorn_port):
+    base = f"ws://127.0.0.1:{uvicorn_port}"
+    with pytest.raises(InvalidStatus) as split:
+        async with connect(f"{base}/echo?token=split"):
+            pass
+    assert split.value.response.status_code == 500
+    assert "set-cookie" not in split.value.response.headers
+    with pytest.raises(InvalidStatus) as framed:
+        async with connect(f"{base}/echo?token=framed"):
+            pass
+    assert framed.value.response.status_code == 403
+    assert framed.value.response.headers.get_all("content-length") == ["6"]
+    assert framed.value.response.body == b"framed"

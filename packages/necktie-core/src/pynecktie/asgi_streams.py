@@ -204,15 +204,9 @@ class AsgiSink:
 
     async def send(self, response: BaseHTTPResponse, body: bytes) -> None:
         """Send a complete response: its start message and its whole body in one more message."""
-        status = response.status
-        try:
-            plan = plan_response(self.stage, response)
-        except InvalidResponse as exc:
-            error_logger.error("Invalid response: %s", exc)
-            status, plan, body = 500, _ERROR_HEAD, ERROR_BODY
+        status, headers, body = complete_head(self.stage, response, body)
         self.stage = Stage.DONE
-        headers = asgi_headers(plan, len(body) if plan.body else None)
-        if not plan.body or self._is_head:
+        if self._is_head:
             body = b""
         await self._deliver({"type": "http.response.start", "status": status, "headers": headers})
         await self._deliver({"type": "http.response.body", "body": body, "more_body": False})
@@ -365,6 +359,20 @@ class _Sent:
             if sink._error is not None or sink._pump is None or sink.lost:
                 raise ConnectionClosed("the client closed the connection")
             yield from sink._wait().__await__()
+
+
+def complete_head(
+    stage: Stage, response: BaseHTTPResponse, body: bytes
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """The status, ASGI headers and body of a complete response a sink in *stage* is about to send: a
+    plain 500 in its place when its head cannot be sent, no body for a status that carries none."""
+    status = response.status
+    try:
+        plan = plan_response(stage, response)
+    except InvalidResponse as exc:
+        error_logger.error("Invalid response: %s", exc)
+        status, plan, body = 500, _ERROR_HEAD, ERROR_BODY
+    return status, asgi_headers(plan, len(body) if plan.body else None), body if plan.body else b""
 
 
 def asgi_headers(plan: Head, length: int | None) -> list[tuple[bytes, bytes]]:

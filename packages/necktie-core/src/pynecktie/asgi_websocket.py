@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .asgi import request_from_scope
+from .asgi_streams import complete_head
 from .errorpages import render_error
 from .exceptions import NotFound
+from .heads import Stage
 from .response import BaseHTTPResponse, HTTPResponse
 from .websocket import (
     ABNORMAL_CLOSURE,
@@ -74,12 +76,8 @@ class AsgiUpgrade:
             await self.send({"type": "websocket.close", "code": 1008, "reason": ""})
             return
         body = response.body if isinstance(response, HTTPResponse) else b""
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
-        if response.content_type and "content-type" not in response.headers:
-            headers.append((b"content-type", response.content_type.encode("latin-1")))
-        await self.send(
-            {"type": "websocket.http.response.start", "status": response.status, "headers": headers}
-        )
+        status, headers, body = complete_head(Stage.IDLE, response, body)  # the same head rules as HTTP
+        await self.send({"type": "websocket.http.response.start", "status": status, "headers": headers})
         await self.send({"type": "websocket.http.response.body", "body": body})
 
 
