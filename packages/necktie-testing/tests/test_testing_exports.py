@@ -7,8 +7,9 @@ import necktie_testing
 
 def test_exported_names() -> None:
     assert sorted(necktie_testing.__all__) == [
-        "Arrival", "AsyncDuplex", "AsyncTestClient", "Duplex", "LiveServer", "RawConnection", "RawResponse",
-        "TestClient", "TestResponse", "__version__",
+        "Arrival", "AsyncDuplex", "AsyncTestClient", "AsyncWebSocketSession", "Duplex", "LiveServer",
+        "RawConnection", "RawResponse", "TestClient", "TestResponse", "WebSocketRejected", "WebSocketSession",
+        "__version__",
     ]
     for name in necktie_testing.__all__:
         value = getattr(necktie_testing, name)

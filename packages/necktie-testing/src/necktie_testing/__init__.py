@@ -6,16 +6,20 @@ from .duplex import AsyncDuplex, Duplex
 from .live import LiveServer
 from .raw import Arrival, RawConnection, RawResponse
 from .transport import TestResponse
+from .websocket import AsyncWebSocketSession, WebSocketRejected, WebSocketSession
 
 __all__ = [
     "Arrival",
     "AsyncDuplex",
     "AsyncTestClient",
+    "AsyncWebSocketSession",
     "Duplex",
     "LiveServer",
     "RawConnection",
     "RawResponse",
     "TestClient",
     "TestResponse",
+    "WebSocketRejected",
+    "WebSocketSession",
     "__version__",
 ]

@@ -22,6 +22,7 @@ from .live import LiveServer
 from .memory import InProcessServer
 from .streams import ByteStream
 from .transport import AsyncSource, StreamingTransport, SyncStreamingTransport, ThreadedSource
+from .websocket import AsyncWebSocketSession, WebSocketSession
 
 Mode = Literal["live", "memory"]
 T = TypeVar("T")
@@ -86,6 +87,20 @@ class _ClientSetup:
     def server_log(self) -> list[str]:
         """Every server log line captured while this client was started, as ``LEVEL logger: message``."""
         return self.capture.lines
+
+    def _websocket(
+        self,
+        base_url: httpx.URL,
+        url: str,
+        options: dict[str, Any],
+        default_timeout: float | None,
+        before: Callable[[], Any] | None = None,
+    ) -> AsyncWebSocketSession:
+        """A websocket session to *url* (relative to *base_url*) over this client's connections."""
+        target = base_url.join(url)
+        target = target.copy_with(scheme="wss" if target.scheme == "https" else "ws")
+        options.setdefault("timeout", default_timeout)
+        return AsyncWebSocketSession(self._connect, str(target), before=before, **options)
 
     async def _connect(self) -> ByteStream:
         if self._memory is not None:
@@ -207,6 +222,17 @@ class TestClient(_ClientSetup, httpx.Client):
         request = _chunked(self.build_request(method, url, **kwargs), None)
         return Duplex(self._call, AsyncDuplex(self._async_transport, request))
 
+    def websocket(self, url: str, **options: Any) -> WebSocketSession:
+        """A websocket to the route at *url*: ``with client.websocket("/feed") as ws: ws.send_text(...)``.
+
+        Options: ``subprotocols`` (offered, preferred first), ``headers`` (a list of ``(name, value)`` for
+        the handshake request), ``compress`` (offer permessage-deflate), ``max_size`` (of a message the
+        client accepts; default 1 MiB), ``timeout`` (each send and receive; the client's read timeout by
+        default).
+        """
+        session = self._websocket(self.base_url, url, options, self.timeout.read)
+        return WebSocketSession(self._call, session)
+
 
 class AsyncTestClient(_ClientSetup, httpx.AsyncClient):
     """The async twin of `TestClient`: ``async with AsyncTestClient(app) as client: await client.get("/")``.
@@ -298,6 +324,16 @@ class AsyncTestClient(_ClientSetup, httpx.AsyncClient):
         """A request whose body the test sends piece by piece while reading the response (``async with``)."""
         request = _chunked(self.build_request(method, url, **kwargs), None)
         return AsyncDuplex(self._transport_impl, request)
+
+    def websocket(self, url: str, **options: Any) -> AsyncWebSocketSession:
+        """A websocket to the route at *url*: ``async with client.websocket("/feed") as ws: ...``.
+
+        Options: ``subprotocols`` (offered, preferred first), ``headers`` (a list of ``(name, value)`` for
+        the handshake request), ``compress`` (offer permessage-deflate), ``max_size`` (of a message the
+        client accepts; default 1 MiB), ``timeout`` (each send and receive; the client's read timeout by
+        default).
+        """
+        return self._websocket(self.base_url, url, options, self.timeout.read, before=self.start)
 
 
 __all__ = ["AsyncTestClient", "Mode", "TestClient"]
