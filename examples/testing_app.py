@@ -1,4 +1,5 @@
-"""The app docs/testing.md tests (tests/examples/test_testing_docs.py): plain, streamed and duplex routes."""
+"""The app docs/testing.md tests (tests/examples/test_testing_docs.py): plain, streamed, duplex and websocket
+routes."""
 
 from pynecktie import Necktie
 from pynecktie.response import json, stream, text
@@ -47,6 +48,15 @@ async def echo(request):
         while (chunk := await request.stream.get()) is not None:
             await response.write(chunk.upper())
     return stream(upper)
+
+
+@app.websocket("/shout")
+async def shout(request, ws):
+    async for message in ws:
+        if message == "bye":
+            await ws.close(4000, "see you")
+            return
+        await ws.send(message.upper())
 
 
 @app.get("/crash")

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from necktie_testing import LiveServer, TestClient
+from necktie_testing import AsyncTestClient, LiveServer, TestClient, WebSocketRejected
+from pynecktie.websocket import WebSocketClosed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,6 +104,34 @@ def test_full_duplex(necktie_client):
         duplex.send(b"pong")
         assert duplex.receive_all() == b"PONG"  # ends the request body, reads to the end
         assert duplex.response.status_code == 200
+
+
+# -- websockets --
+def test_a_websocket(necktie_client):
+    with necktie_client.websocket("/shout") as ws:
+        ws.send_text("hello")
+        assert ws.receive_text() == "HELLO"
+        ws.send_text("bye")
+        with pytest.raises(WebSocketClosed) as closed:  # the handler closed the connection
+            ws.receive_text()
+        assert closed.value.code == ws.close_code == 4000
+        assert ws.close_reason == "see you"
+
+
+async def test_a_websocket_in_memory():
+    async with AsyncTestClient(create_app(), mode="memory") as client:
+        async with client.websocket("/shout") as ws:
+            await ws.send_text("psst")
+            assert await ws.receive_text() == "PSST"
+            await ws.close(4100)  # waits for the server's close frame
+        assert ws.close_code == 4100
+
+
+def test_a_refused_websocket(necktie_client):
+    with pytest.raises(WebSocketRejected) as refused, necktie_client.websocket("/hello"):
+        pass
+    # /hello is no websocket route: its plain HTTP answer came back instead of a 101
+    assert (refused.value.status_code, refused.value.body) == (200, b"hello")
 
 
 # -- the raw connection: exact bytes on the wire --

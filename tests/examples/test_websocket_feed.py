@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from necktie_testing import LiveServer
+from necktie_testing import LiveServer, TestClient, WebSocketRejected
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -47,3 +47,19 @@ async def test_joining_without_a_name_is_refused_before_the_upgrade(chat_server)
         async with connect(f"ws://127.0.0.1:{chat_server.port}/chat"):
             pass
     assert refused.value.response.status_code == 400
+
+
+@pytest.mark.parametrize("mode", ["live", "memory"])
+def test_the_room_with_the_test_client(chat_server, mode):
+    with TestClient(chat_server.app, mode=mode) as client:
+        with client.websocket("/chat?name=ann") as ann:
+            ann.send_text("hello")
+            assert ann.receive_text() == "ann: hello"  # ann is in the room
+            with client.websocket("/chat?name=bob") as bob:
+                assert ann.receive_text() == "* bob joined"
+                bob.send_text("hi ann")
+                assert bob.receive_text() == ann.receive_text() == "bob: hi ann"
+            assert ann.receive_text() == "* bob left"
+        with pytest.raises(WebSocketRejected) as refused, client.websocket("/chat"):
+            pass
+        assert refused.value.status_code == 400

@@ -14,7 +14,7 @@ import subprocess
 import threading
 
 import pytest
-from necktie_testing import LiveServer
+from necktie_testing import LiveServer, TestClient
 from pynecktie import Blueprint, Necktie
 from pynecktie.response import text
 from pynecktie.websocket import WebSocketClosed
@@ -128,7 +128,8 @@ async def test_oversize_message_closes_with_1009():
         assert seen == [1009]
 
 
-async def test_handler_close_code_and_reason_reach_the_client():
+@pytest.mark.parametrize("mode", ["live", "memory"])
+def test_handler_close_code_and_reason_reach_the_client(mode):
     app = Necktie("ws_close")
 
     @app.websocket("/bye")
@@ -136,15 +137,15 @@ async def test_handler_close_code_and_reason_reach_the_client():
         await ws.send("before")
         await ws.close(4000, "see you")
 
-    with LiveServer(app) as server:
-        async with connect(url(server, "/bye")) as ws:
-            assert await ws.recv() == "before"
-            with pytest.raises(ConnectionClosed):
-                await ws.recv()
+    with TestClient(app, mode=mode) as client, client.websocket("/bye") as ws:
+        assert ws.receive_text() == "before"
+        with pytest.raises(WebSocketClosed):
+            ws.receive_text()
         assert (ws.close_code, ws.close_reason) == (4000, "see you")
 
 
-async def test_client_close_code_reaches_the_handler_and_none_on_close():
+@pytest.mark.parametrize("mode", ["live", "memory"])
+def test_client_close_code_reaches_the_handler_and_none_on_close(mode):
     seen: list[tuple] = []
     app = Necktie("ws_client_close")
 
@@ -159,16 +160,17 @@ async def test_client_close_code_reaches_the_handler_and_none_on_close():
     async def returns_none(request, ws):
         seen.append(("none", await ws.recv(none_on_close=True), ws.close_code))
 
-    with LiveServer(app) as server:
-        async with connect(url(server, "/raise")) as ws:
-            await ws.close(4001, "client leaves")
-        async with connect(url(server, "/none")) as ws:
-            await ws.close(4002)
-        await asyncio.wait_for(_until(lambda: len(seen) == 2), 10)
+    with TestClient(app, mode=mode) as client:
+        with client.websocket("/raise") as ws:
+            ws.close(4001, "client leaves")
+        with client.websocket("/none") as ws:
+            ws.close(4002)
+    # (the client stopped the server, so the handlers are done)
     assert seen == [("raised", 4001, "client leaves", True), ("none", None, 4002)]
 
 
-async def test_recv_timeout_raises_timeouterror_and_keeps_the_connection():
+@pytest.mark.parametrize("mode", ["live", "memory"])
+def test_recv_timeout_raises_timeouterror_and_keeps_the_connection(mode):
     app = Necktie("ws_timeout")
 
     @app.websocket("/t")
@@ -179,11 +181,10 @@ async def test_recv_timeout_raises_timeouterror_and_keeps_the_connection():
             await ws.send("timed out")
         await ws.send(f"then {await ws.recv(timeout=30)}")
 
-    with LiveServer(app) as server:
-        async with connect(url(server, "/t")) as ws:
-            assert await ws.recv() == "timed out"
-            await ws.send("late")
-            assert await ws.recv() == "then late"
+    with TestClient(app, mode=mode) as client, client.websocket("/t") as ws:
+        assert ws.receive_text() == "timed out"
+        ws.send_text("late")
+        assert ws.receive_text() == "then late"
 
 
 async def test_handler_exception_closes_with_1011_and_is_logged(caplog):
@@ -204,22 +205,23 @@ async def test_handler_exception_closes_with_1011_and_is_logged(caplog):
     assert any(isinstance(r.exc_info[1], ValueError) and "kaboom" in str(r.exc_info[1]) for r in errors)
 
 
-async def test_subprotocol_selection():
+@pytest.mark.parametrize("mode", ["live", "memory"])
+def test_subprotocol_selection(mode):
     app = Necktie("ws_sub")
 
     @app.websocket("/chat", subprotocols=["chat.v2", "chat.v1"])
     async def chat(request, ws):
         await ws.send(f"speaking {ws.subprotocol}")
 
-    with LiveServer(app) as server:
-        async with connect(url(server, "/chat"), subprotocols=["chat.v1", "chat.v2"]) as ws:
+    with TestClient(app, mode=mode) as client:
+        with client.websocket("/chat", subprotocols=["chat.v1", "chat.v2"]) as ws:
             assert ws.subprotocol == "chat.v2"  # the server's preference wins
-            assert await ws.recv() == "speaking chat.v2"
-        async with connect(url(server, "/chat"), subprotocols=["chat.v1"]) as ws:
-            assert await ws.recv() == "speaking chat.v1"
-        async with connect(url(server, "/chat")) as ws:
+            assert ws.receive_text() == "speaking chat.v2"
+        with client.websocket("/chat", subprotocols=["chat.v1"]) as ws:
+            assert ws.receive_text() == "speaking chat.v1"
+        with client.websocket("/chat") as ws:
             assert ws.subprotocol is None
-            assert await ws.recv() == "speaking None"
+            assert ws.receive_text() == "speaking None"
 
 
 async def test_middleware_runs_before_the_upgrade_and_can_refuse_it():

@@ -198,8 +198,9 @@ class AsyncWebSocketSession:
         connection (messages still arriving are dropped); `close_code` is then the server's answer."""
         if self.close_code is not None:
             return
-        self.protocol.send_close(code, reason)
-        await self._flush()
+        if self.protocol.state is State.OPEN:  # (else the server's close frame came already, answered)
+            self.protocol.send_close(code, reason)
+            await self._flush()
         try:
             while True:
                 await self.receive()
@@ -209,6 +210,9 @@ class AsyncWebSocketSession:
     # -- plumbing -----------------------------------------------------------------------------------------
     def _check_open(self) -> None:
         if self.protocol.state is not State.OPEN:
+            received = self.protocol.close_rcvd  # a close frame parsed, maybe not received() yet
+            if received is not None:
+                self._closed(received.code, received.reason)
             raise WebSocketClosed(self.close_code or ABNORMAL_CLOSURE, self.close_reason or "")
 
     def _closed(self, code: int, reason: str) -> None:
