@@ -224,7 +224,7 @@ class Necktie(Registry):
         """The most body bytes *route* accepts: its own ``max_body_size`` or ``REQUEST_MAX_SIZE``."""
         if route is None or route.uses_default_limit:
             return self.config.REQUEST_MAX_SIZE
-        return route.max_body_size  # type: ignore[no-any-return]
+        return route.max_body_size  # type: ignore[no-any-return]  # an int or None once not the default
 
     async def handle(self, request: Request, sink: ResponseSink) -> None:
         """Run one request through middleware, handler and error handling, and send the response to *sink*.
@@ -275,7 +275,7 @@ class Necktie(Registry):
             result = mw(request)
             if inspect.isawaitable(result):
                 result = await result
-            if result is not None:
+            if result is not None:  # answered as it is (send_response refuses what is not a response)
                 return result  # type: ignore[no-any-return]
         if route is None:
             # Taken off the request: raised, the error's traceback holds this frame, which holds the request,

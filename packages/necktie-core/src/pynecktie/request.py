@@ -122,14 +122,14 @@ class Request:
         """The percent-decoded path, without the query string."""
         if self._path is None:
             self._split_target()
-        return self._path  # type: ignore[return-value]
+        return self._path  # type: ignore[return-value]  # _split_target set it
 
     @property
     def query_string(self) -> str:
         """The raw query string (after ``?``), undecoded."""
         if self._query_string is None:
             self._split_target()
-        return self._query_string  # type: ignore[return-value]
+        return self._query_string  # type: ignore[return-value]  # _split_target set it
 
     @property
     def args(self) -> RequestParameters:
@@ -334,14 +334,14 @@ class Request:
         """
         if self._form is None:
             self._parse_form()
-        return self._form  # type: ignore[return-value]
+        return self._form  # type: ignore[return-value]  # _parse_form set it
 
     @property
     def files(self) -> RequestParameters:
         """Uploaded files of a multipart body, by field name: each a `File` (``type``, ``body``, ``name``)."""
         if self._files is None:
             self._parse_form()
-        return self._files  # type: ignore[return-value]
+        return self._files  # type: ignore[return-value]  # _parse_form set it
 
     def _parse_form(self) -> None:
         from .forms import parse_body

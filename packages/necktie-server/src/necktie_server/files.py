@@ -18,6 +18,8 @@ from pynecktie.exceptions import ConnectionClosed
 from pynecktie.files import read_chunks
 
 if TYPE_CHECKING:
+    import socket
+
     from .cycle import Cycle
     from .protocol import HttpProtocol
 
@@ -31,13 +33,13 @@ def _socket_fd(protocol: HttpProtocol) -> int | None:
         return None
     if transport.get_extra_info("sslcontext") is not None:
         return None
-    sock = transport.get_extra_info("socket")
+    sock: socket.socket | None = transport.get_extra_info("socket")
     if sock is None:
         return None
     try:
         if transport.get_write_buffer_size():
             return None
-        return sock.fileno()  # type: ignore[no-any-return]
+        return sock.fileno()
     except (AttributeError, OSError):
         return None
 

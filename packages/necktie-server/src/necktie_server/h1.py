@@ -151,14 +151,14 @@ def _refresh_date() -> None:
 def http_date() -> str:
     """The current time as an IMF-fixdate, recomputed at most once a second."""
     _refresh_date()
-    return _date_cache[1]  # type: ignore[return-value]
+    return _date_cache[1]  # type: ignore[return-value]  # [seconds, str, bytes]
 
 
 def http_date_bytes() -> bytes:
     """`http_date` as bytes (on every response: the check is inline, not a call to `_refresh_date`)."""
     if int(_now()) != _date_cache[0]:
         _refresh_date()
-    return _date_cache[2]  # type: ignore[return-value]
+    return _date_cache[2]  # type: ignore[return-value]  # [seconds, str, bytes]
 
 
 # Heads without application headers, up to "content-length: ", by (status, content type): read directly by

@@ -75,6 +75,7 @@ class BodyIntake(ConnectionState):
         else:
             parts = cycle.parts
             if parts is not None:
+                # (a cycle being read has its request)
                 cycle.request.body = bytes(parts[0]) if len(parts) == 1 else b"".join(parts)  # type: ignore[union-attr]
                 cycle.parts = None
         if cycle.discarding and not self.cycles:

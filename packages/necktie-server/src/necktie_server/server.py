@@ -94,7 +94,8 @@ class Server:
     @property
     def bound_port(self) -> int:
         """The port actually bound (useful with port 0)."""
-        return self.sockets[0].getsockname()[1]  # type: ignore[no-any-return]
+        port: int = self.sockets[0].getsockname()[1]
+        return port
 
     async def start(self) -> None:
         """Run the app's start-up sequence (`pynecktie.lifecycle`) around starting to listen."""

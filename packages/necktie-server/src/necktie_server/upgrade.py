@@ -159,7 +159,7 @@ def _http_response(response: WsResponse) -> HTTPResponse:
     return HTTPResponse(response.body, response.status_code, headers, content_type)
 
 
-class _QuietLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+class _QuietLogger(logging.LoggerAdapter[logging.Logger]):
     """The `websockets` protocol logs every open and close at INFO: keep that at DEBUG."""
 
     def info(self, msg: object, *args: Any, **kwargs: Any) -> None:
