@@ -1123,6 +1123,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
+def kept_soak_section(output: Path) -> str:
+    """The "## Soak" section of the report being replaced (benchmarks/soak.py writes it; a run keeps it)."""
+    old = output.read_text() if output.exists() else ""
+    start = old.find("\n## Soak\n")
+    if start < 0:
+        return ""
+    end = old.find("\n## ", start + 1)
+    return "\n" + old[start + 1 : end + 1 if end >= 0 else len(old)].rstrip("\n") + "\n"
+
+
 def main(argv: list[str]) -> int:
     global PINNING
     args = parse_args(argv)
@@ -1211,7 +1221,7 @@ def main(argv: list[str]) -> int:
                                "bounds": results.bounds, "unavailable": results.unavailable,
                                "machine": machine}, indent=1))
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(report)
+    output.write_text(report + kept_soak_section(output))
     print()
     print(report)
     log(f"report written to {output} (raw numbers: {raw}); took {elapsed:.0f} s")

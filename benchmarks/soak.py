@@ -1,6 +1,6 @@
 """Soak: mixed traffic against one Necktie server process for a while, its resident memory sampled throughout.
 
-    .venv/bin/python benchmarks/soak.py                # 10 minutes (the run RESULTS.md reports)
+    .venv/bin/python benchmarks/soak.py --record       # 10 minutes, the result into RESULTS.md ("Soak")
     .venv/bin/python benchmarks/soak.py --minutes 1.5  # a short run to see that it works
 
 Run it with the repository's test virtualenv (it needs Necktie and `websockets`). The server runs in a
@@ -33,6 +33,13 @@ from pathlib import Path
 from loadclient import ProtocolError, Reader, connect
 
 MIB = 1 << 20
+SOAK_HEADING = "## Soak"
+SOAK_ABOUT = (
+    "`benchmarks/soak.py` (see its docstring): mixed traffic against one server process (keep-alive, "
+    "pipelining, uploads, downloads, a duplex stream, aborts mid-transfer, 413 rejections, websockets), "
+    "its RSS sampled; it passes when the RSS at the end is within the tolerance of the RSS after the first "
+    "minute."
+)
 BODY_LIMIT = 8 * MIB
 BLOCK = b"s" * 65536
 
@@ -281,6 +288,7 @@ def main() -> int:
     parser.add_argument("--sample", type=float, default=5.0, help="seconds between RSS samples")
     parser.add_argument("--tolerance-mib", type=float, default=4.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--record", action="store_true", help='write the result into RESULTS.md ("Soak")')
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -322,18 +330,42 @@ def main() -> int:
     peak = max(r for _, r in samples)
     growth = (end_rss - baseline) / MIB
     ok = growth <= args.tolerance_mib and not failed
-    print()
-    print(f"### Soak: {args.minutes:g} minutes, {args.workers} workers, {sum(done.values())} exchanges")
-    print()
-    print(f"- RSS after {settle_at:.0f} s: {baseline / MIB:.1f} MiB; at the end, idle: "
-          f"{end_rss / MIB:.1f} MiB ({growth:+.1f} MiB; tolerance {args.tolerance_mib:g} MiB); "
-          f"peak {peak / MIB:.1f} MiB")
-    print(f"- first sample: {samples[0][1] / MIB:.1f} MiB; samples every {args.sample:g} s: "
-          + " ".join(f"{r / MIB:.0f}" for _, r in samples[:: max(1, len(samples) // 20)]))
-    print("- exchanges: " + ", ".join(f"{name} {done[name]}" for name in SCENARIOS))
-    print("- unexpected failures: " + (", ".join(f"{k} (x{n})" for k, n in failed.most_common()) or "none"))
-    print(f"- verdict: {'PASS' if ok else 'FAIL'}")
+    step = max(1, len(samples) // 24)
+    lines = [
+        f"{args.minutes:g} minutes, {args.workers} workers, {sum(done.values())} exchanges, "
+        f"on {time.strftime('%Y-%m-%d %H:%M %Z')} ({git_head()}); `{' '.join(['soak.py', *sys.argv[1:]])}`",
+        "",
+        f"- RSS after {settle_at:.0f} s: {baseline / MIB:.1f} MiB; at the end, idle: {end_rss / MIB:.1f} MiB "
+        f"(**{growth:+.1f} MiB**; tolerance {args.tolerance_mib:g} MiB); peak {peak / MIB:.1f} MiB",
+        f"- RSS (MiB) every {args.sample * step:g} s from the start: "
+        + " ".join(f"{r / MIB:.0f}" for _, r in samples[::step]),
+        "- exchanges: " + ", ".join(f"{name} {done[name]}" for name in SCENARIOS),
+        "- unexpected failures: " + (", ".join(f"{k} (x{n})" for k, n in failed.most_common()) or "none"),
+        f"- verdict: **{'PASS' if ok else 'FAIL'}**",
+    ]
+    print("\n" + "\n".join(lines))
+    if args.record:
+        record(lines)
     return 0 if ok else 1
+
+
+def git_head() -> str:
+    """The commit under test, as ``git describe`` would name it (or "unknown")."""
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=Path(__file__).parent)
+    return result.stdout.strip() or "unknown"
+
+
+def record(lines: list[str]) -> None:
+    """Put the result in RESULTS.md as its "Soak" section (replacing the last one; run.py keeps it)."""
+    results = Path(__file__).with_name("RESULTS.md")
+    text = results.read_text() if results.exists() else ""
+    start = text.find(SOAK_HEADING)
+    if start >= 0:
+        end = text.find("\n## ", start + len(SOAK_HEADING))
+        text = text[:start].rstrip("\n") + ("\n\n" + text[end + 1 :] if end >= 0 else "")
+    section = "\n".join([SOAK_HEADING, "", SOAK_ABOUT, "", *lines])
+    results.write_text(text.rstrip("\n") + "\n\n" + section + "\n")
 
 
 if __name__ == "__main__":
