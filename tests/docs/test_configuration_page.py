@@ -35,9 +35,13 @@ def render_type(field: FieldInfo) -> str:
         if bound:
             text += f" {bound[0]} {bound[1]}"
         elif pattern:
-            choices = re.fullmatch(r"\^\(([\w|]+)\)\$", pattern)
-            assert choices, f"teach render_type about the pattern {pattern}"
-            text = "one of " + ", ".join(f'`"{c}"`' for c in choices.group(1).split("|"))
+            choices = re.fullmatch(r"\^\(([\w|\\.]+)\)\$", pattern)
+            if choices:
+                options = choices.group(1).replace("\\", "").split("|")
+                text = "one of " + ", ".join(f'`"{c}"`' for c in options)
+            else:
+                assert "|" not in pattern, f"teach render_type about the pattern {pattern}"
+                text = f"str matching `{pattern}`"
         else:
             raise AssertionError(f"teach render_type about {meta!r}")
     return text + (" or `None`" if optional else "")

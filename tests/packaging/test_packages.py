@@ -142,6 +142,8 @@ def test_each_package_builds_a_wheel_on_its_own(package, tmp_path):
     if package == "necktie-core":
         assert not any(r.startswith(("httptools", "uvloop", "necktie-server")) for r in requires), requires
         assert any(n.startswith("pynecktie/") for n in names)
+        # The OpenAPI docs page's Swagger UI files are an extra: necktie-core[docs].
+        assert "openapi-ui-bundles>=0.3.0; extra == 'docs'" in requires, requires
     else:
         import pynecktie
         assert f"necktie-core=={pynecktie.__version__}" in requires

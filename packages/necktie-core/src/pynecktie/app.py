@@ -154,9 +154,19 @@ class Necktie(Registry):
             params["_server"] = self.config.SERVER_NAME
         return self.router.url_for(name, **params)
 
+    def openapi(self) -> dict[str, Any]:
+        """The app's OpenAPI document (`pynecktie.openapi`): built on the first call, kept until routes are
+        added. The dict is shared: copy it before changing it."""
+        from .openapi import document
+
+        return document(self)
+
     # -- lifecycle ------------------------------------------------------------------------------------
     def finalize(self) -> None:
         """Fix each route's middleware chain; done once before serving and again after any registration."""
+        from .openapi.serving import install
+
+        install(self)  # /openapi.json and /docs, once, if OPENAPI_SERVE (or DEBUG) says so
         app_req, app_resp = tuple(self.request_middleware), tuple(reversed(self.response_middleware))
         self._app_chains = (app_req, app_resp)
         for route in self.router.all_routes():

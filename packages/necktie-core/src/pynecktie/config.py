@@ -85,6 +85,14 @@ class Config(BaseModel):
     WEBSOCKET_PING_TIMEOUT: NonNegativeFloat = 20.0  # no pong by then: the peer is dead, close with 1011
     WEBSOCKET_CLOSE_TIMEOUT: NonNegativeFloat = 10.0  # how long the closing handshake may take
     WEBSOCKET_PERMESSAGE_DEFLATE: bool = True  # compress when the client offers permessage-deflate
+    # OpenAPI (pynecktie.openapi): the document's header, and where the app serves it
+    OPENAPI_SERVE: bool | None = None  # /openapi.json and /docs; None: on in debug mode only
+    OPENAPI_URL_PREFIX: str = Field(default="", pattern=r"^(/[^<>{}\s]*[^/<>{}\s])?$")
+    OPENAPI_VERSION: str = Field(default="3.1.0", pattern=r"^(3\.1\.0|3\.2\.0)$")
+    OPENAPI_TITLE: str | None = None  # None: the app's name
+    OPENAPI_API_VERSION: str = "0.1.0"
+    OPENAPI_DESCRIPTION: str | None = None
+    OPENAPI_SERVERS: str | None = None  # space-separated base URLs
 
     def __init__(self, **data: Any) -> None:
         env = {

@@ -28,7 +28,8 @@ REGEX_RANK = 4  # a ``<name:regex>`` parameter, and a registered type unless it 
 class ParamType:
     """A parameter type: *regex* matches a value inside one path segment (or, with *spans_segments*, the
     rest of the path); *convert* makes the handler's value (raising ``ValueError`` makes the path a 404);
-    *to_string* renders a value for ``url_for``; *rank* orders competing patterns (lower first)."""
+    *to_string* renders a value for ``url_for``; *rank* orders competing patterns (lower first); *schema*
+    is its JSON Schema in the OpenAPI document (default: from *convert*, else a string matching *regex*)."""
 
     name: str
     regex: str
@@ -36,6 +37,7 @@ class ParamType:
     to_string: Callable[[Any], str] = str
     rank: int = REGEX_RANK
     spans_segments: bool = False
+    schema: Mapping[str, Any] | None = None  # the JSON Schema OpenAPI gives it (pynecktie.openapi.params)
     compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

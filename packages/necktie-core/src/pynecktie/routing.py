@@ -60,6 +60,7 @@ class Router:
         *,
         to_string: Callable[[Any], str] = str,
         rank: int = REGEX_RANK,
+        schema: dict[str, Any] | None = None,
     ) -> ParamType:
         """Let patterns say ``<param:name>``: a value matching the regex *pattern* (inside one path segment)
         reaches the handler as ``convert(value)``.
@@ -68,7 +69,9 @@ class Router:
         ``url_for`` renders a value with *to_string* and checks it against *pattern*. *rank* orders
         competing patterns at one segment (lower first: ``int`` and ``uuid`` are 1, ``float`` 2, ``slug``
         3, regexes and registered types 4, ``str`` 5; equal ranks go to the earlier route). Register a type
-        before adding routes that use it; a name already taken (``int``...) is a `ValueError`.
+        before adding routes that use it; a name already taken (``int``...) is a `ValueError`. *schema* is
+        the parameter's JSON Schema in ``app.openapi()`` (default: an integer, number or uuid when *convert*
+        is ``int``, ``float`` or ``uuid.UUID``, else a string matching *pattern*).
         """
         if not TYPE_NAME.match(name):
             raise ValueError(f"a parameter type's name is an identifier, not {name!r}")
@@ -76,7 +79,7 @@ class Router:
             raise ValueError(f"the parameter type {name!r} exists already")
         if name in self._regexes_used:
             raise ValueError(f"routes already use {name!r} as a regex: register the type before adding them")
-        param_type = self.types[name] = ParamType(name, pattern, convert, to_string, rank)
+        param_type = self.types[name] = ParamType(name, pattern, convert, to_string, rank, schema=schema)
         return param_type
 
     def add(self, route: Route) -> Route:

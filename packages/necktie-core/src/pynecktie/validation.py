@@ -196,6 +196,8 @@ def validate(json: Any = None, query: Any = None, form: Any = None) -> Callable[
                 result = await result
             return result
 
+        # What the OpenAPI document reads (pynecktie.openapi): the models this handler is given.
+        wrapper.validated = {"json": json, "query": query, "form": form}  # type: ignore[attr-defined]  # a function attribute
         return wrapper  # type: ignore[return-value]  # same call signature; F cannot say "async"
 
     return decorator
