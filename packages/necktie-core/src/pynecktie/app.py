@@ -164,9 +164,11 @@ class Necktie(Registry):
     # -- lifecycle ------------------------------------------------------------------------------------
     def finalize(self) -> None:
         """Fix each route's middleware chain; done once before serving and again after any registration."""
-        from .openapi.serving import install
+        serve_openapi = self.config.OPENAPI_SERVE
+        if serve_openapi or (serve_openapi is None and self.config.DEBUG):
+            from .openapi.serving import install
 
-        install(self)  # /openapi.json and /docs, once, if OPENAPI_SERVE (or DEBUG) says so
+            install(self)  # /openapi.json and /docs (once)
         app_req, app_resp = tuple(self.request_middleware), tuple(reversed(self.response_middleware))
         self._app_chains = (app_req, app_resp)
         for route in self.router.all_routes():

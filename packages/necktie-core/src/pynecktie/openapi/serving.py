@@ -2,9 +2,9 @@
 with the page's files from the ``openapi-ui-bundles`` package (``pip install 'necktie-core[docs]'``),
 served by the app itself so the page works offline.
 
-`install` adds the routes when the app is finalized, if ``OPENAPI_SERVE`` says so (``None``, the default:
-in debug mode only). They are left out of the document, cost nothing until asked for, and answer from the
-cached document.
+The app adds the routes (`install`) when it is finalized, if ``OPENAPI_SERVE`` says so (``None``, the
+default: in debug mode only). They are left out of the document, cost nothing until asked for, and answer
+from the cached document.
 """
 
 from __future__ import annotations
@@ -22,19 +22,12 @@ from .builder import document_json
 
 if TYPE_CHECKING:
     from pynecktie.app import Necktie
-    from pynecktie.config import Config
 
-__all__ = ["DOCS_EXTRA", "assets_dir", "docs_page", "enabled", "install"]
+__all__ = ["DOCS_EXTRA", "assets_dir", "docs_page", "install"]
 
 logger = logging.getLogger("necktie.root")
 DOCS_EXTRA = "necktie-core[docs]"
 _installed: weakref.WeakSet[Necktie] = weakref.WeakSet()
-
-
-def enabled(config: Config) -> bool:
-    """Whether the app serves its document and docs page: ``OPENAPI_SERVE``, or ``DEBUG`` when it is None."""
-    serve = config.OPENAPI_SERVE
-    return bool(config.DEBUG if serve is None else serve)
 
 
 def assets_dir() -> Path | None:
@@ -47,8 +40,9 @@ def assets_dir() -> Path | None:
 
 
 def install(app: Necktie) -> None:
-    """Add the document's and the docs page's routes to *app* (once), if `enabled`."""
-    if app in _installed or not enabled(app.config):
+    """Add the document's and the docs page's routes to *app*, once (``app.finalize()`` calls it when
+    ``OPENAPI_SERVE`` is on, or is None in debug mode)."""
+    if app in _installed:
         return
     _installed.add(app)
     prefix = app.config.OPENAPI_URL_PREFIX
