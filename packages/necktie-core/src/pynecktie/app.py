@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from . import files
+from . import openapi as _openapi
 from .asgi import run_asgi
 from .background import BackgroundWork, TaskSource
 from .blueprints import Blueprint, BlueprintGroup
@@ -155,20 +156,13 @@ class Necktie(Registry):
         return self.router.url_for(name, **params)
 
     def openapi(self) -> dict[str, Any]:
-        """The app's OpenAPI document (`pynecktie.openapi`): built on the first call, kept until routes are
-        added. The dict is shared: copy it before changing it."""
-        from .openapi import document
-
-        return document(self)
+        """The app's OpenAPI document (`pynecktie.openapi`): built once, kept until routes are added."""
+        return _openapi.document(self)
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def finalize(self) -> None:
         """Fix each route's middleware chain; done once before serving and again after any registration."""
-        serve_openapi = self.config.OPENAPI_SERVE
-        if serve_openapi or (serve_openapi is None and self.config.DEBUG):
-            from .openapi.serving import install
-
-            install(self)  # /openapi.json and /docs (once)
+        _openapi.install(self)  # /openapi.json and /docs, once, if OPENAPI_SERVE (or DEBUG) says so
         app_req, app_resp = tuple(self.request_middleware), tuple(reversed(self.response_middleware))
         self._app_chains = (app_req, app_resp)
         for route in self.router.all_routes():

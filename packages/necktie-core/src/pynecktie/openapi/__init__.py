@@ -10,6 +10,7 @@ bodies.
 
 from .builder import build, document, document_json
 from .media import NDJSON, SSE, Binary, Multipart, StreamBody
+from .serving import install
 
 __all__ = [
     "SSE",
@@ -20,4 +21,5 @@ __all__ = [
     "build",
     "document",
     "document_json",
+    "install",
 ]

@@ -40,9 +40,10 @@ def assets_dir() -> Path | None:
 
 
 def install(app: Necktie) -> None:
-    """Add the document's and the docs page's routes to *app*, once (``app.finalize()`` calls it when
-    ``OPENAPI_SERVE`` is on, or is None in debug mode)."""
-    if app in _installed:
+    """Add the document's and the docs page's routes to *app*, once, when ``OPENAPI_SERVE`` is on (or is
+    None in debug mode). ``app.finalize()`` calls it."""
+    serve = app.config.OPENAPI_SERVE
+    if app in _installed or not (serve or (serve is None and app.config.DEBUG)):
         return
     _installed.add(app)
     prefix = app.config.OPENAPI_URL_PREFIX
