@@ -158,19 +158,6 @@ def test_log_level_lets_the_access_log_through(mode, probe):
     assert logger.level == before
 
 
-@pytest.fixture(scope="module")
-def tls_contexts():
-    import ssl
-
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
-    client_ctx = ssl.create_default_context()
-    ca.configure_trust(client_ctx)
-    return server_ctx, client_ctx
-
-
 def test_a_tls_live_server(probe, tls_contexts):
     import ssl
 

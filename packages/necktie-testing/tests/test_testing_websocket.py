@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from necktie_testing import AsyncTestClient, AsyncWebSocketSession, TestClient, WebSocketRejected
+from necktie_testing import AsyncTestClient, AsyncWebSocketSession, LiveServer, TestClient, WebSocketRejected
 from necktie_testing.streams import SocketStream
 from pynecktie import Necktie
 from pynecktie.response import text
@@ -148,6 +148,17 @@ async def test_async_client(mode):
             with pytest.raises(WebSocketClosed):
                 await ws.receive()
             assert ws.close_code == 4000
+
+
+def test_a_shared_live_server_over_tls(tls_contexts):
+    server_ctx, client_ctx = tls_contexts
+    app = make_app()
+    with LiveServer(app, ssl=server_ctx) as server:
+        with TestClient(app, server=server, verify=client_ctx) as client, client.websocket("/echo") as ws:
+            ws.send_text("over tls")
+            assert ws.receive_text() == "over tls"
+        with TestClient(app, server=server) as second, second.websocket("/hello/bob") as ws:
+            assert ws.receive_text() == "hello bob, -, None"
 
 
 @pytest.mark.parametrize("mode", MODES)
