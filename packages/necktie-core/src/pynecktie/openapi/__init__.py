@@ -8,9 +8,11 @@ Route options say what the code cannot: ``openapi=False``, ``tags=``, ``summary=
 bodies.
 """
 
+from typing import Any
+
+from . import checking, serving
 from .builder import build, document, document_json
 from .media import NDJSON, SSE, Binary, Multipart, StreamBody
-from .serving import install
 
 __all__ = [
     "SSE",
@@ -23,3 +25,10 @@ __all__ = [
     "document_json",
     "install",
 ]
+
+
+def install(app: Any) -> None:
+    """What ``app.finalize()`` adds: the response checks in debug mode (`checking`), and the document's
+    and docs page's routes when ``OPENAPI_SERVE`` says so (`serving`). Each is added once."""
+    checking.install(app)
+    serving.install(app)

@@ -24,7 +24,7 @@ from .media import NDJSON, Binary, StreamBody
 from .params import path_parameters
 from .schemas import Schemas
 
-__all__ = ["VALIDATION_ERROR", "handler_for", "operation", "validation_error_schema"]
+__all__ = ["VALIDATION_ERROR", "handler_for", "operation", "return_type", "validation_error_schema"]
 
 VALIDATION_ERROR = "ValidationFailed"
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -121,7 +121,7 @@ def _responses(
 ) -> dict[str, Any]:
     declared = options.get("responses")
     if declared is None:
-        returned = _return_type(handler)
+        returned = return_type(handler)
         declared = {200: returned} if returned is not None else {}
     out: dict[str, Any] = {}
     for status, value in declared.items():
@@ -146,7 +146,7 @@ def _response(status: int | str, value: Any, schemas: Schemas, sequential: bool)
     return {"description": phrase or "Response", "content": _json_content(value, schemas, "serialization")}
 
 
-def _return_type(handler: Callable[..., Any]) -> Any:
+def return_type(handler: Callable[..., Any]) -> Any:
     """The handler's return annotation when it names what it sends (not a response class), else None."""
     target = inspect.unwrap(handler)
     try:
