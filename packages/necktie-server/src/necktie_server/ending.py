@@ -10,7 +10,7 @@ from pynecktie.exceptions import ConnectionClosed, NecktieException, RequestTime
 
 from . import upgrade
 from .cycle import Cycle
-from .state import BODY, CLOSED, CLOSING, EOF, HEAD, LINGER, STOPPED, ConnectionState
+from .state import BODY, CLOSING, EOF, HEAD, LINGER, STOPPED, ConnectionState
 
 if TYPE_CHECKING:
     from .protocol import HttpProtocol
@@ -31,22 +31,19 @@ class Ending(ConnectionState):
         __slots__ = ()
 
     def eof_received(self) -> bool | None:  # noqa: D102
-        if self.state is LINGER:
-            return None  # the FIN it waited for: close
         # A half-closed client may still read its answer: keep the socket while a complete request runs.
         cycle = self.parsing
-        if cycle is not None and not cycle.complete:
-            # The request can never be complete, so it gets no answer: the transport closes (None), and
-            # nothing more is written, not even the error a streaming handler's failed get() would bring.
-            self.state = CLOSED
-            if cycle.buffer is not None:
-                cycle.buffer.fail(ConnectionClosed("the client closed the connection mid-body"))
-            return None
-        if self.cycles:
+        if self.state is not LINGER and self.cycles and (cycle is None or cycle.complete):
             self.state = EOF  # nothing is left unread any more: close (not linger) after the answer
             for cycle in self.cycles:
                 cycle.keep_alive = False
             return True
+        # Otherwise the transport closes: lingering, it was the FIN waited for; mid-body, nothing can
+        # answer the request (its handler learns why); idle, nothing is lost.
+        if cycle is not None and not cycle.complete and cycle.buffer is not None:
+            cycle.buffer.fail(ConnectionClosed("the client closed the connection mid-body"))
+        if self.state < CLOSING:
+            self.state = CLOSING
         return None
 
     def _linger(self) -> None:
@@ -126,11 +123,10 @@ class Ending(ConnectionState):
 
     def _on_read_timeout(self) -> None:
         state = self.state
-        if state is LINGER:
-            self.close()
-            return
         if state > BODY:
-            if state <= EOF and not self.cycles:
+            # Lingering: time is up. Stopped, at EOF or closing with nothing left to answer: close (the
+            # transport may not have closed itself).
+            if state is LINGER or (state <= CLOSING and not self.cycles):
                 self.close()
             return
         if self.flow.read_paused or self._unparsed:

@@ -159,13 +159,15 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
 
     # -- writing (its flow control is `FlowControl`'s) -----------------------------------------------
     def write(self, data: bytes) -> None:
-        """Hand bytes to the transport (dropped once the connection is gone)."""
-        if self.state is IDLE or self.state < UPGRADED:  # `is` first: the usual case without a comparison
+        """Hand bytes to the transport (dropped once it is half-closed, closing or gone)."""
+        # Until the lingering close (after it, the transport is half-closed or closing). `is` first: the
+        # usual case without a comparison.
+        if self.state is IDLE or self.state < LINGER:
             self.transport.write(data)  # type: ignore[union-attr]
 
     def writelines(self, data: Any) -> None:
         """Hand several byte strings to the transport in order."""
-        if self.state is IDLE or self.state < UPGRADED:
+        if self.state is IDLE or self.state < LINGER:
             self.transport.writelines(data)  # type: ignore[union-attr]
 
     def pause_writing(self) -> None:  # noqa: D102
