@@ -1123,14 +1123,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def kept_soak_section(output: Path) -> str:
-    """The "## Soak" section of the report being replaced (benchmarks/soak.py writes it; a run keeps it)."""
+# Sections other scripts write into the report (benchmarks/soak.py, benchmarks/callgrind_hello.py's numbers):
+# a run keeps them.
+KEPT_SECTIONS = ("## Soak", "## Instructions per /hello (callgrind)")
+
+
+def kept_sections(output: Path) -> str:
+    """The sections of the report being replaced that a run keeps (`KEPT_SECTIONS`), in their order."""
     old = output.read_text() if output.exists() else ""
-    start = old.find("\n## Soak\n")
-    if start < 0:
-        return ""
-    end = old.find("\n## ", start + 1)
-    return "\n" + old[start + 1 : end + 1 if end >= 0 else len(old)].rstrip("\n") + "\n"
+    kept = ""
+    for heading in KEPT_SECTIONS:
+        start = old.find(f"\n{heading}\n")
+        if start < 0:
+            continue
+        end = old.find("\n## ", start + 1)
+        kept += "\n" + old[start + 1 : end + 1 if end >= 0 else len(old)].rstrip("\n") + "\n"
+    return kept
 
 
 def main(argv: list[str]) -> int:
@@ -1221,7 +1229,7 @@ def main(argv: list[str]) -> int:
                                "bounds": results.bounds, "unavailable": results.unavailable,
                                "machine": machine}, indent=1))
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(report + kept_soak_section(output))
+    output.write_text(report + kept_sections(output))
     print()
     print(report)
     log(f"report written to {output} (raw numbers: {raw}); took {elapsed:.0f} s")
