@@ -345,3 +345,28 @@ def test_nothing_is_added_to_the_request_path(monkeypatch):
     for _ in range(3):
         assert client.get("/hello").status_code == 200
     assert calls == []
+
+
+def test_security_schemes_declared_by_the_app():
+    from pynecktie.openapi import declare_security
+
+    app = Necktie("secured")
+    app.get("/private")(ok)
+    app.get("/public", security=[])(ok)
+    app.get("/keyed", security=[{"apiKey": []}])(ok)
+    plain = app.openapi()
+    assert "security" not in plain and "components" not in plain
+    declare_security(app, "bearer", {"type": "http", "scheme": "bearer"}, required=True)
+    declare_security(app, "apiKey", {"type": "apiKey", "in": "header", "name": "X-Key"})
+    doc = app.openapi()
+    assert doc is not plain  # declaring a scheme rebuilds it
+    assert doc["security"] == [{"bearer": []}]
+    assert doc["components"]["securitySchemes"] == {
+        "bearer": {"type": "http", "scheme": "bearer"},
+        "apiKey": {"type": "apiKey", "in": "header", "name": "X-Key"}}
+    assert "security" not in doc["paths"]["/private"]["get"]  # the document's requirement holds
+    assert doc["paths"]["/public"]["get"]["security"] == []
+    assert doc["paths"]["/keyed"]["get"]["security"] == [{"apiKey": []}]
+    OpenAPIV31SpecValidator(doc).validate()
+    with pytest.raises(ValueError):
+        declare_security(app, "broken", {"scheme": "bearer"})

@@ -13,6 +13,7 @@ from typing import Any
 from . import checking, serving
 from .builder import build, document, document_json
 from .media import NDJSON, SSE, Binary, Multipart, StreamBody
+from .security import declare_security
 
 __all__ = [
     "SSE",
@@ -21,6 +22,7 @@ __all__ = [
     "NDJSON",
     "StreamBody",
     "build",
+    "declare_security",
     "document",
     "document_json",
     "install",

@@ -15,6 +15,7 @@ from pynecktie import _json
 from .operations import operation
 from .params import template
 from .schemas import Schemas
+from .security import declared
 
 if TYPE_CHECKING:
     from pynecktie.app import Necktie
@@ -80,9 +81,18 @@ def build(app: Necktie) -> dict[str, Any]:
     if tags:
         doc["tags"] = [{"name": name} for name in tags]
     doc["paths"] = {path: item for path, item in paths.items() if item}
+    schemes = declared(app)
+    required: list[dict[str, list[str]]] = [{name: []} for name, (_, needed) in schemes.items() if needed]
+    if required:
+        doc["security"] = required
     doc = schemas.resolve(doc, schemas.generate())
+    components: dict[str, Any] = {}
     if schemas.components:
-        doc["components"] = {"schemas": dict(sorted(schemas.components.items()))}
+        components["schemas"] = dict(sorted(schemas.components.items()))
+    if schemes:
+        components["securitySchemes"] = {name: scheme for name, (scheme, _) in schemes.items()}
+    if components:
+        doc["components"] = components
     return doc
 
 
@@ -96,7 +106,8 @@ def _unique(name: str, used: set[str]) -> str:
 
 
 def _cached(app: Necktie) -> tuple[dict[str, Any], bytes]:
-    key = (len(app.router.routes), *(repr(app.config.get(name)) for name in _SETTINGS))
+    settings = (repr(app.config.get(name)) for name in _SETTINGS)
+    key = (len(app.router.routes), repr(declared(app)), *settings)
     found = _cache.get(app)
     if found is None or found[0] != key:
         doc = build(app)
