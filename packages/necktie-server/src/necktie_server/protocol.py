@@ -163,12 +163,12 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         # Until the lingering close (after it, the transport is half-closed or closing). `is` first: the
         # usual case without a comparison.
         if self.state is IDLE or self.state < LINGER:
-            self.transport.write(data)  # type: ignore[union-attr]
+            self.transport.write(data)  # type: ignore[union-attr]  # set by connection_made
 
     def writelines(self, data: Any) -> None:
         """Hand several byte strings to the transport in order."""
         if self.state is IDLE or self.state < LINGER:
-            self.transport.writelines(data)  # type: ignore[union-attr]
+            self.transport.writelines(data)  # type: ignore[union-attr]  # set by connection_made
 
     def pause_writing(self) -> None:  # noqa: D102
         self.flow.pause_writing()
