@@ -14,6 +14,7 @@ from . import openapi as _openapi
 from .asgi import run_asgi
 from .background import BackgroundWork, TaskSource
 from .blueprints import Blueprint, BlueprintGroup
+from .compression import Compression, settings_for
 from .config import Config
 from .delivery import send_file, send_stream
 from .errorpages import answer_failure, last_resort_error, render_error
@@ -65,6 +66,7 @@ class Necktie(Registry):
         self._app_chains: tuple[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...]] = ((), ())
         self._finalized = False
         self._timeout_streams = False
+        self._compression: Compression | None = None  # for requests that match no route
         self._watchdogs: Watchdogs | None = None
         self.background = BackgroundWork()
 
@@ -165,7 +167,9 @@ class Necktie(Registry):
         _openapi.install(self)  # /openapi.json and /docs, once, if OPENAPI_SERVE (or DEBUG) says so
         app_req, app_resp = tuple(self.request_middleware), tuple(reversed(self.response_middleware))
         self._app_chains = (app_req, app_resp)
+        self._compression = shared = Compression(self.config) if self.config.COMPRESSION else None
         for route in self.router.all_routes():
+            route.compression = settings_for(self.config, route, shared)
             bp_req: list[Callable[..., Any]] = []
             bp_resp: list[Callable[..., Any]] = []
             if route.blueprint is not None:
@@ -257,13 +261,15 @@ class Necktie(Registry):
                 watchdog.unwatch(task)  # type: ignore[union-attr]  # set with task
         try:
             response_mw = self._app_chains[1] if route is None else route.response_middleware
+            compression = self._compression if route is None else route.compression
             if response_mw:
                 response = await self._run_response_middleware(request, response, response_mw)
+            out = sink if compression is None else compression.wrap(request, response, sink)
             if type(response) is HTTPResponse:
-                await sink.send(response, response.body)
+                await out.send(response, response.body)
                 sent = True
             else:
-                sent = await self.send_response(request, response, sink)
+                sent = await self.send_response(request, response, out)
         except Exception as exc:  # the seam's promise: handle() never leaves its request without an answer
             await answer_failure(request, sink, exc)
             return

@@ -26,6 +26,7 @@ class Blueprint(Registry):
         version: int | str | None = None,
         strict_slashes: bool | None = None,
         version_prefix: str = "/v",
+        compress: bool | None = None,
     ) -> None:
         if not name or not name.replace("_", "").replace("-", "").isalnum():
             raise ValueError(f"a blueprint name is letters, digits, '_' and '-' only, not {name!r}")
@@ -35,6 +36,7 @@ class Blueprint(Registry):
         self.host = host
         self.version = version
         self.strict_slashes = strict_slashes
+        self.compress = compress  # None: as the app says (COMPRESSION); a route's own compress= wins
         self.routes: list[RouteSpec] = []
         self.request_middleware: list[Callable[..., Any]] = []
         self.response_middleware: list[Callable[..., Any]] = []

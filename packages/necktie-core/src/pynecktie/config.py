@@ -19,6 +19,18 @@ from pydantic import (
 )
 
 ENV_PREFIX = "NECKTIE_"
+# The default COMPRESSION_TYPES: exact types, prefixes ending in "/", suffixes starting with "+".
+COMPRESSIBLE_TYPES = (
+    "text/",
+    "application/json",
+    "application/x-ndjson",
+    "application/javascript",
+    "application/xml",
+    "application/wasm",
+    "image/svg+xml",
+    "+json",
+    "+xml",
+)
 
 
 class Config(BaseModel):
@@ -76,6 +88,11 @@ class Config(BaseModel):
     BACKLOG: PositiveInt = 1024
     TLS_CERT: str | None = None
     TLS_KEY: str | None = None
+    # Response compression (pynecktie.compression): off unless turned on here or per route/blueprint
+    COMPRESSION: bool = False
+    COMPRESSION_MIN_SIZE: NonNegativeInt = 500  # bodies known to be smaller go out as they are
+    COMPRESSION_TYPES: list[str] = Field(default_factory=lambda: list(COMPRESSIBLE_TYPES))
+    COMPRESSION_CODINGS: list[str] = Field(default_factory=lambda: ["br", "zstd", "gzip"])  # preferred first
     # Encoding
     JSON_ENCODER: str = Field(default="orjson", pattern="^(orjson|stdlib)$")
     # WebSockets (0 disables a limit or a timer)

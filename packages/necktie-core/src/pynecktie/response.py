@@ -61,7 +61,7 @@ def to_bytes(data: Any) -> bytes:
 class BaseHTTPResponse:
     """What every response has: a status, headers and a content type."""
 
-    __slots__ = ("status", "_headers", "content_type")
+    __slots__ = ("status", "_headers", "content_type", "_compress")
 
     def __init__(
         self, status: int = 200, headers: HeadersLike = None, content_type: str | None = None
@@ -81,6 +81,15 @@ class BaseHTTPResponse:
     @headers.setter
     def headers(self, value: HeadersLike) -> None:
         self._headers = value if isinstance(value, Headers) else Headers(value)
+
+    @property
+    def compress(self) -> bool | None:
+        """False: never compress this response; True or None (the default): as the app and route say."""
+        return getattr(self, "_compress", None)
+
+    @compress.setter
+    def compress(self, value: bool | None) -> None:
+        self._compress = value
 
     def add_cookie(
         self,

@@ -31,6 +31,7 @@ class Route:
     # Filled when the app is finalized: the middleware that applies to this route, in call order.
     request_middleware: tuple[Callable[..., Any], ...] = ()
     response_middleware: tuple[Callable[..., Any], ...] = ()
+    compression: Any = None  # the route's `Compression` when its responses may be compressed, else None
     # Filled by the router: (name, convert) per parameter in path order, and the parsed pattern (url_for).
     params: tuple[tuple[str, Callable[[str], Any]], ...] = ()
     pattern: Pattern | None = None
