@@ -8,13 +8,12 @@ import zlib
 from pathlib import Path
 
 import brotli
+import compression_app
 import h11
 import psutil
 import pytest
 import zstandard
 from adapter_carriers import HERE, header, request, serving
-
-import compression_app
 
 
 def _decode(coding: bytes | None, body: bytes) -> bytes:

@@ -26,6 +26,8 @@ def render_type(field: FieldInfo) -> str:
         optional = len(args) < len(get_args(annotation))
         assert len(args) == 1, f"teach render_type about {annotation}"
         annotation = args[0]
+    if get_origin(annotation) is list and get_args(annotation) == (str,):
+        return "list of str" + (" or `None`" if optional else "")
     assert annotation in (bool, int, float, str), f"teach render_type about {annotation}"
     text = annotation.__name__
     for meta in field.metadata:
@@ -53,7 +55,8 @@ def render_default(value: Any) -> str:
 
 def expected_rows() -> list[tuple[str, str, str, str]]:
     """(setting, environment variable, type, default) for every field of `Config`, in model order."""
-    return [(name, f"{ENV_PREFIX}{name}", render_type(field), render_default(field.default))
+    return [(name, f"{ENV_PREFIX}{name}", render_type(field),
+             render_default(field.get_default(call_default_factory=True)))
             for name, field in Config.model_fields.items()]
 
 

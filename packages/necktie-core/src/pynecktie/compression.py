@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from .config import Config
     from .headers import Headers
     from .request import Request
-    from .route import Route
     from .response import BaseHTTPResponse
+    from .route import Route
     from .seam import ResponseSink
 
 __all__ = ["Compression", "CompressingSink", "add_vary"]
@@ -157,4 +157,3 @@ def settings_for(config: Config, route: Route, shared: Compression | None) -> Co
     if not switch:
         return None
     return shared if shared is not None else Compression(config)
-

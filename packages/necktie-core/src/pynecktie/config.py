@@ -16,6 +16,7 @@ from pydantic import (
     NonNegativeInt,
     PositiveInt,
     ValidationError,
+    field_validator,
 )
 
 ENV_PREFIX = "NECKTIE_"
@@ -110,6 +111,14 @@ class Config(BaseModel):
     OPENAPI_API_VERSION: str = "0.1.0"
     OPENAPI_DESCRIPTION: str | None = None
     OPENAPI_SERVERS: str | None = None  # space-separated base URLs
+
+    @field_validator("COMPRESSION_TYPES", "COMPRESSION_CODINGS", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        """A list setting may be given as one comma-separated string (as an environment variable is)."""
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     def __init__(self, **data: Any) -> None:
         env = {
