@@ -14,11 +14,12 @@ from . import openapi as _openapi
 from .asgi import run_asgi
 from .background import BackgroundWork, TaskSource
 from .blueprints import Blueprint, BlueprintGroup
-from .compression import Compression, settings_for
+from .compression import Compression, install_compression
 from .config import Config
 from .delivery import send_file, send_stream
 from .errorpages import answer_failure, last_resort_error, render_error
 from .exceptions import NecktieException, NotFound, ServerError, ServiceUnavailable
+from .lifecycle import listener_arity
 from .registry import Registry, RouteSpec
 from .request import Request, RequestStream
 from .response import (
@@ -167,9 +168,8 @@ class Necktie(Registry):
         _openapi.install(self)  # /openapi.json and /docs, once, if OPENAPI_SERVE (or DEBUG) says so
         app_req, app_resp = tuple(self.request_middleware), tuple(reversed(self.response_middleware))
         self._app_chains = (app_req, app_resp)
-        self._compression = shared = Compression(self.config) if self.config.COMPRESSION else None
+        install_compression(self)
         for route in self.router.all_routes():
-            route.compression = settings_for(self.config, route, shared)
             bp_req: list[Callable[..., Any]] = []
             bp_resp: list[Callable[..., Any]] = []
             if route.blueprint is not None:
@@ -188,7 +188,7 @@ class Necktie(Registry):
             listeners.reverse()
         loop = loop or asyncio.get_running_loop()
         for fn in listeners:
-            result = fn(self, loop) if _arity(fn) >= 2 else fn(self)
+            result = fn(self, loop) if listener_arity(fn) >= 2 else fn(self)
             if inspect.isawaitable(result):
                 await result
 
@@ -394,13 +394,3 @@ class Necktie(Registry):
         """A `RequestStream` over a carrier's *source*, limited as the request's route says; *declared* is
         the body's ``Content-Length``, checked against the limit on the first ``get()``."""
         return RequestStream(source, self.body_limit(request.route), request, declared)
-
-
-def _arity(fn: Callable[..., Any]) -> int:
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return 1
-    if any(p.kind == p.VAR_POSITIONAL for p in params):
-        return 2
-    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))

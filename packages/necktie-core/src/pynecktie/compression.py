@@ -20,6 +20,7 @@ from .heads import NO_BODY_STATUSES, declared_length
 from .response import FileResponse, HTTPResponse
 
 if TYPE_CHECKING:
+    from .app import Necktie
     from .config import Config
     from .headers import Headers
     from .request import Request
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from .route import Route
     from .seam import ResponseSink
 
-__all__ = ["Compression", "CompressingSink", "add_vary"]
+__all__ = ["Compression", "CompressingSink", "add_vary", "install_compression"]
 
 
 class Compression:
@@ -146,6 +147,14 @@ class CompressingSink:
     def abort(self) -> None:
         """Give up on the response (the carrier's sink does)."""
         self._sink.abort()
+
+
+def install_compression(app: Necktie) -> None:
+    """Decide, when *app* is finalized, which of its routes compress (``route.compression``) and whether
+    answers to requests that match no route do (``app._compression``)."""
+    app._compression = shared = Compression(app.config) if app.config.COMPRESSION else None
+    for route in app.router.all_routes():
+        route.compression = settings_for(app.config, route, shared)
 
 
 def settings_for(config: Config, route: Route, shared: Compression | None) -> Compression | None:

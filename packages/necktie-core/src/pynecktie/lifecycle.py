@@ -16,9 +16,10 @@ it its own way (`describe_failure` gives the one-line form).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import traceback
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .app import Necktie
@@ -52,3 +53,14 @@ async def stop(
 def describe_failure(exc: BaseException) -> str:
     """A failed listener in one line, ``"ExceptionType: message"``."""
     return "".join(traceback.format_exception_only(exc)).strip()
+
+
+def listener_arity(fn: Callable[..., Any]) -> int:
+    """How many positional arguments a listener takes (2 or more: ``(app, loop)``, else ``(app)``)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        return 2
+    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
