@@ -43,6 +43,7 @@ CUT = b"\xff\xfe\xfd"  # in a payload: a read ends here (see `Plan.decode`)
 AMPLIFY_MAX = 1 << 17  # at most this many bytes of repeated reads per input
 AMPLIFY_READ = 1 << 12  # ... delivered in reads of about this size
 CLIENT_BUFFER = 1 << 16  # what a client can have in flight while the server does not read (a socket buffer)
+FINISH_ROUNDS = 60  # at most this many 1.5 s steps of the fake clock after the input (8 without progress)
 MEMORY_SLACK = 1 << 19  # peak traced memory allowed beyond the output kept, on an amplified input
 
 #: Small limits, so that a few kilobytes of input reach every one of them.
@@ -332,10 +333,13 @@ class Session:
 
     async def finish(self) -> None:
         """Let every timeout fire: the server must have closed by then. Then check nothing is left over."""
-        for _ in range(8):
-            if self.transport.closed:
+        idle = 0
+        for _ in range(FINISH_ROUNDS):
+            if self.transport.closed or idle >= 8:  # 12 s without progress: every timeout had its chance
                 break
+            before = (len(self.transport.data), len(self.delivered))
             await self.advance(1.5)
+            idle = idle + 1 if (len(self.transport.data), len(self.delivered)) == before else 0
         if not self.transport.closed:
             self.violation("the connection is still open after every timeout had passed")
             self.client_abort()
