@@ -295,6 +295,7 @@ def main() -> int:
         serve(args.serve)
         return 0
 
+    head = git_head()  # the code the server runs (read now: the tree may move during a long run)
     proc, port = start_server()
     seconds = args.minutes * 60
     settle_at = min(60.0, seconds / 5)  # the baseline: after the first minute (a fifth of a short run)
@@ -333,7 +334,7 @@ def main() -> int:
     step = max(1, len(samples) // 24)
     lines = [
         f"{args.minutes:g} minutes, {args.workers} workers, {sum(done.values())} exchanges, "
-        f"on {time.strftime('%Y-%m-%d %H:%M %Z')} ({git_head()}); `{' '.join(['soak.py', *sys.argv[1:]])}`",
+        f"on {time.strftime('%Y-%m-%d %H:%M %Z')} ({head}); `{' '.join(['soak.py', *sys.argv[1:]])}`",
         "",
         f"- RSS after {settle_at:.0f} s: {baseline / MIB:.1f} MiB; at the end, idle: {end_rss / MIB:.1f} MiB "
         f"(**{growth:+.1f} MiB**; tolerance {args.tolerance_mib:g} MiB); peak {peak / MIB:.1f} MiB",
