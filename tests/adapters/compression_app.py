@@ -14,7 +14,7 @@ app.config.COMPRESSION = True
 app.config.COMPRESSION_MIN_SIZE = 100
 STATIC = os.environ.get("COMPRESSION_STATIC_DIR")
 if STATIC:
-    app.static("/static", STATIC, gzip=True)
+    app.static("/static", STATIC, precompressed=True)
 
 ROWS = [{"id": n, "name": f"row {n}", "tags": ["alpha", "beta"]} for n in range(200)]
 acks: dict[str, asyncio.Event] = {}

@@ -30,8 +30,17 @@ def _decode(coding: bytes | None, body: bytes) -> bytes:
 
 @pytest.fixture(scope="module")
 def served(carrier, tmp_path_factory):
-    """`compression_app`, served by *carrier*."""
-    with serving(carrier, "compression_app", HERE, tmp_path_factory.mktemp("compress") / "log") as server:
+    """`compression_app`, served by *carrier*, with a static directory of precompressed siblings (RELIABILITY.md
+    G: one of them a symlink out of the root)."""
+    tree = tmp_path_factory.mktemp("compress")
+    (tree / "secret").write_bytes(b"SECRET")
+    root = tree / "root"
+    root.mkdir()
+    (root / "app.js").write_bytes(b"let x = 1;\n" * 200)
+    (root / "app.js.br").write_bytes(brotli.compress(b"from the br sibling"))
+    (root / "app.js.gz").symlink_to(tree / "secret")
+    env = {"COMPRESSION_STATIC_DIR": str(root)}
+    with serving(carrier, "compression_app", HERE, tree / "log", env=env) as server:
         yield server
 
 
@@ -192,3 +201,17 @@ def test_a_64_mib_compressed_stream_keeps_flat_memory(served):
                 peak = max(peak, process.memory_info().rss)
     assert total == 64 << 20
     assert peak - before < 32 << 20, f"the server grew by {(peak - before) >> 20} MiB"
+
+
+def test_a_static_file_prefers_its_precompressed_sibling(served):
+    response, body = _get(served, "/static/app.js", "gzip, br")
+    assert header(response, b"content-encoding") == b"br"
+    assert brotli.decompress(body) == b"from the br sibling"
+
+
+def test_a_sibling_out_of_the_root_is_never_served(served):
+    """app.js.gz leads out of the root: the file is compressed on the fly instead, never the secret."""
+    response, body = _get(served, "/static/app.js", "gzip")
+    assert header(response, b"content-encoding") == b"gzip"
+    assert _decode(b"gzip", body) == b"let x = 1;\n" * 200
+    assert header(response, b"vary") == b"Accept-Encoding"

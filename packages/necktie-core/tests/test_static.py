@@ -1,4 +1,5 @@
-"""Static files through the pipeline: serving, index files, listings, gzip siblings, every escape attempt."""
+"""Static files through the pipeline: serving, index files, listings, precompressed siblings, every escape
+attempt."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import os
 
 import pytest
 from pynecktie import Blueprint, Necktie
-from pynecktie.static import accepts_gzip, safe_path
+from pynecktie.codings import ranked
+from pynecktie.static import safe_path
 
 
 @pytest.fixture
@@ -118,9 +120,69 @@ def test_safe_path_directly(tree):
 
 
 def test_accept_encoding_parsing():
+    def accepts_gzip(value):
+        return ranked(value, ("gzip",)) == ("gzip",)
+
     assert accepts_gzip("gzip") and accepts_gzip("br, gzip;q=0.5") and accepts_gzip("*")
     assert not accepts_gzip("") and not accepts_gzip("gzip;q=0") and not accepts_gzip("br")
     assert not accepts_gzip("*, gzip;q=0")
+    offered = ("br", "zstd", "gzip")
+    assert ranked("gzip;q=0.5, zstd, *;q=0.1", offered) == ("zstd", "gzip", "br")
+    assert ranked("*, br;q=0", offered) == ("zstd", "gzip")
+
+
+@pytest.fixture
+def siblings(tree):
+    """root/page.html with .br, .zst and .gz siblings; root/p.txt whose .br is a symlink out of the root."""
+    root = tree / "root"
+    for ext in ("", ".br", ".zst", ".gz"):
+        (root / f"page.html{ext}").write_bytes(f"page{ext or ' plain'}".encode())
+    (root / "p.txt").write_bytes(b"p plain")
+    (root / "p.txt.br").symlink_to(tree / "root_secret" / "x")
+    (root / "p.txt.gz").write_bytes(b"p gz")
+    app = Necktie("siblings")
+    app.static("/s", root, precompressed=True)
+    app.static("/one", root / "page.html", name="one", precompressed=True)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("accept", "body", "coding"),
+    [
+        ("gzip, deflate, br, zstd", b"page.br", "br"),
+        ("gzip, zstd", b"page.zst", "zstd"),
+        ("gzip;q=1, br;q=0.5", b"page.gz", "gzip"),
+        ("br;q=0, zstd;q=0, *", b"page.gz", "gzip"),
+        ("identity", b"page plain", None),
+        ("", b"page plain", None),
+    ],
+)
+async def test_precompressed_siblings_are_negotiated(siblings, call, accept, body, coding):
+    for path in ("/s/page.html", "/one"):
+        result = await call(siblings, "GET", path, {"Accept-Encoding": accept})
+        assert (result.body, result.headers.get("content-encoding")) == (body, coding), path
+        assert result.headers["vary"] == "Accept-Encoding"
+        assert result.content_type.startswith("text/html")
+
+
+async def test_a_sibling_out_of_the_root_is_passed_over(siblings, call):
+    result = await call(siblings, "GET", "/s/p.txt", {"Accept-Encoding": "br, gzip;q=0.5"})
+    assert (result.body, result.headers["content-encoding"]) == (b"p gz", "gzip")
+    result = await call(siblings, "GET", "/s/p.txt", {"Accept-Encoding": "br"})
+    assert (result.body, result.headers.get("content-encoding")) == (b"p plain", None)
+
+
+async def test_without_a_sibling_a_file_is_compressed_on_the_fly(tree, call):
+    (tree / "root" / "big.txt").write_bytes(b"line of text\n" * 1000)
+    app = Necktie("fly")
+    app.config.COMPRESSION = True
+    app.static("/s", tree / "root", precompressed=True)
+    result = await call(app, "GET", "/s/big.txt", {"Accept-Encoding": "gzip"})
+    assert result.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(result.body) == b"line of text\n" * 1000
+    assert result.headers["vary"] == "Accept-Encoding"  # once
+    sibling = await call(app, "GET", "/s/z.txt", {"Accept-Encoding": "gzip"})
+    assert gzip.decompress(sibling.body) == b"zzz"  # the .gz as it is, not compressed twice
 
 
 async def test_blueprint_static_and_url_for(tree, call):

@@ -13,7 +13,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-__all__ = ["Encoder", "available", "negotiate", "encoder"]
+__all__ = ["Encoder", "available", "encoder", "negotiate", "ranked", "usable"]
 
 
 class Encoder(Protocol):
@@ -118,23 +118,25 @@ def _weights(accept_encoding: str) -> dict[str, float]:
 
 
 @functools.lru_cache(maxsize=256)
-def negotiate(accept_encoding: str, offered: tuple[str, ...]) -> str | None:
-    """The coding of *offered* (in the server's order of preference) the client takes best, or None for
-    the identity (RFC 9110 §12.5.3).
+def ranked(accept_encoding: str, offered: tuple[str, ...]) -> tuple[str, ...]:
+    """The codings of *offered* (in the server's order of preference) the client accepts, best first
+    (RFC 9110 §12.5.3).
 
-    A coding the header does not name is acceptable at the q of ``*``; q=0 refuses it. Among the codings
-    with the highest q the server's order decides. ``x-gzip`` counts as gzip.
+    A coding the header does not name is acceptable at the q of ``*``; q=0 refuses it. Among codings of
+    equal q the server's order decides. ``x-gzip`` counts as gzip.
     """
     weights = _weights(accept_encoding)
     if "x-gzip" in weights and "gzip" not in weights:
         weights["gzip"] = weights["x-gzip"]
     star = weights.get("*", 0.0)
-    best, best_q = None, 0.0
-    for coding in offered:
-        q = weights.get(coding, star)
-        if q > best_q:
-            best, best_q = coding, q
-    return best
+    scored = [(weights.get(coding, star), -n, coding) for n, coding in enumerate(offered)]
+    return tuple(coding for q, _, coding in sorted(scored, reverse=True) if q > 0)
+
+
+def negotiate(accept_encoding: str, offered: tuple[str, ...]) -> str | None:
+    """The coding of *offered* the client takes best (`ranked`'s first), or None for the identity."""
+    best = ranked(accept_encoding, offered)
+    return best[0] if best else None
 
 
 def usable(codings: Iterable[str]) -> tuple[str, ...]:

@@ -215,6 +215,7 @@ class Registry:
         index: str | list[str] | None = None,
         directory_view: bool = False,
         follow_external_symlinks: bool = False,
+        precompressed: bool = False,
         gzip: bool = False,
         max_age: int | None = None,
         content_type: str | None = None,
@@ -228,8 +229,9 @@ class Registry:
         Paths that would leave the directory (``..``, encoded or not, absolute paths, NUL bytes, symlinks
         pointing outside unless *follow_external_symlinks*) get the same 404 as a missing file. *index*
         names the file served for a directory; *directory_view* lists a directory without one (off by
-        default); *gzip* serves ``name.gz`` beside a file to clients accepting gzip. ``url_for(name,
-        filename='css/site.css')`` builds a file's URL.
+        default); *precompressed* serves ``name.br``, ``name.zst`` or ``name.gz`` beside a file to clients
+        accepting that coding (*gzip*: ``name.gz`` only). ``url_for(name, filename='css/site.css')`` builds
+        a file's URL.
         """
         from .static import StaticFiles
 
@@ -238,6 +240,7 @@ class Registry:
             index=index,
             directory_view=directory_view,
             follow_external_symlinks=follow_external_symlinks,
+            precompressed=precompressed,
             gzip=gzip,
             max_age=max_age,
             content_type=content_type,

@@ -18,6 +18,7 @@ import stat
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from .codings import ranked
 from .exceptions import NotFound
 from .files import guess_type, open_response
 from .response import FileResponse, HTTPResponse
@@ -80,24 +81,9 @@ def _resolve(
     return path, st
 
 
-def accepts_gzip(accept_encoding: str) -> bool:
-    """Whether an ``Accept-Encoding`` value allows gzip (``gzip`` or ``*`` with a non-zero q)."""
-    allowed = None
-    for item in accept_encoding.lower().split(","):
-        coding, _, params = item.strip().partition(";")
-        coding = coding.strip()
-        q = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                q = float(params[2:])
-            except ValueError:
-                q = 0.0
-        if coding == "gzip":
-            return q > 0
-        if coding == "*":
-            allowed = q > 0
-    return bool(allowed)
+# The precompressed siblings looked for, by coding, in the order preferred when the client accepts several.
+SIBLINGS = {"br": ".br", "zstd": ".zst", "gzip": ".gz"}
+_CODINGS = tuple(SIBLINGS)
 
 
 class StaticFiles:
@@ -110,6 +96,7 @@ class StaticFiles:
         index: str | list[str] | None = None,
         directory_view: bool = False,
         follow_external_symlinks: bool = False,
+        precompressed: bool = False,
         gzip: bool = False,
         max_age: int | None = None,
         content_type: str | None = None,
@@ -122,7 +109,8 @@ class StaticFiles:
         self.index = [index] if isinstance(index, str) else list(index or [])
         self.directory_view = directory_view
         self.follow_external_symlinks = follow_external_symlinks
-        self.gzip = gzip
+        self.precompressed = precompressed or gzip  # gzip=True: the older name, for .gz only then
+        self.siblings = _CODINGS if precompressed else ("gzip",) if gzip else ()
         self.max_age = max_age
         self.content_type = content_type
         self.use_sendfile = use_sendfile
@@ -131,16 +119,20 @@ class StaticFiles:
     async def __call__(self, request: Request, filename: str = "") -> FileResponse | HTTPResponse:
         """Answer one request for *filename* (relative to the root).
 
-        Every file-system step (resolving the path, picking an index or a ``.gz`` sibling, opening the
-        file, listing a directory) runs in one worker thread: a slow disk never stalls the event loop.
+        Every file-system step (resolving the path, picking an index or a precompressed sibling, opening
+        the file, listing a directory) runs in one worker thread: a slow disk never stalls the event loop.
         """
-        gzip = self.gzip and accepts_gzip(request.headers.get("accept-encoding", ""))
+        accepted: tuple[str, ...] = ()
+        if self.siblings:
+            accepted = ranked(request.headers.get("accept-encoding", ""), self.siblings)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self._answer, filename, gzip, request.path)
+        return await loop.run_in_executor(None, self._answer, filename, accepted, request.path)
 
-    def _answer(self, filename: str, gzip: bool, request_path: str) -> FileResponse | HTTPResponse:
+    def _answer(
+        self, filename: str, accepted: tuple[str, ...], request_path: str
+    ) -> FileResponse | HTTPResponse:
         if self.is_file:
-            return self._respond(self.root, self.root, gzip)
+            return self._respond(self.root, os.path.basename(self.root), accepted)
         path, st = _resolve(self.root, filename, self.follow_external_symlinks) or ("", None)
         if st is None:
             raise NotFound("File not found")
@@ -149,28 +141,27 @@ class StaticFiles:
                 relative = f"{filename.rstrip('/')}/{name}" if filename.strip("/") else name
                 candidate = safe_path(self.root, relative, self.follow_external_symlinks)
                 if candidate is not None and os.path.isfile(candidate):
-                    return self._respond(candidate, relative, gzip)
+                    return self._respond(candidate, relative, accepted)
             if self.directory_view:
                 return _listing(request_path, path)
             raise NotFound("File not found")
         if not stat.S_ISREG(st.st_mode):
             raise NotFound("File not found")
-        return self._respond(path, filename, gzip)
+        return self._respond(path, filename, accepted)
 
-    def _respond(self, path: str, relative: str, gzip: bool) -> FileResponse:
+    def _respond(self, path: str, relative: str, accepted: tuple[str, ...]) -> FileResponse:
         content_type = self.content_type or guess_type(path)
         headers = {}
-        if self.gzip:
+        if self.precompressed:
             headers["Vary"] = "Accept-Encoding"
-            if gzip:
-                gz = (
-                    path + ".gz"
-                    if self.is_file
-                    else safe_path(self.root, relative + ".gz", self.follow_external_symlinks)
-                )
-                if gz is not None and os.path.isfile(gz):
-                    headers["Content-Encoding"] = "gzip"
-                    path = gz
+            # A sibling goes through the same gate as the file: one that leads out of the root is not there.
+            root = os.path.dirname(self.root) if self.is_file else self.root
+            for coding in accepted:
+                sibling = safe_path(root, relative + SIBLINGS[coding], self.follow_external_symlinks)
+                if sibling is not None and os.path.isfile(sibling):
+                    headers["Content-Encoding"] = coding
+                    path = sibling
+                    break
         response = FileResponse(
             path, 200, headers, content_type, max_age=self.max_age, use_sendfile=self.use_sendfile
         )
