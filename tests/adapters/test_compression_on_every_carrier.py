@@ -30,8 +30,8 @@ def _decode(coding: bytes | None, body: bytes) -> bytes:
 
 @pytest.fixture(scope="module")
 def served(carrier, tmp_path_factory):
-    """`compression_app`, served by *carrier*, with a static directory of precompressed siblings (RELIABILITY.md
-    G: one of them a symlink out of the root)."""
+    """`compression_app`, served by *carrier*, with a static directory of precompressed siblings
+    (RELIABILITY.md G: one of them a symlink out of the root)."""
     tree = tmp_path_factory.mktemp("compress")
     (tree / "secret").write_bytes(b"SECRET")
     root = tree / "root"
