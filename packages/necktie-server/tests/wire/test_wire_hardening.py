@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import socket
+import threading
 import time
 import tracemalloc
 
@@ -26,7 +27,7 @@ GET_OK = b"GET /ok HTTP/1.1\r\nHost: a\r\n\r\n"
 def build_app(**config: object) -> tuple[Necktie, dict]:
     app = Necktie("hardening")
     app.config.update_config({"RESPONSE_TIMEOUT": 0, **config})
-    state: dict = {"download": [], "slow_reader": []}
+    state: dict = {"download": [], "slow_reader": [], "client_gone": threading.Event()}
 
     @app.get("/ok")
     async def ok(request):
@@ -63,6 +64,7 @@ def build_app(**config: object) -> tuple[Necktie, dict]:
     @app.get("/download")
     async def download(request):
         total = int(request.args.get("n"))
+        pause_at = int(request.args.get("pause_at", -1))
         piece = b"d" * 65536
 
         async def body(response):
@@ -70,6 +72,11 @@ def build_app(**config: object) -> tuple[Necktie, dict]:
             outcome = "finished"
             try:
                 while sent < total:
+                    if sent == pause_at:  # until the test's client has gone (bounded: 60 s at most)
+                        for _ in range(6000):
+                            if state["client_gone"].is_set():
+                                break
+                            await asyncio.sleep(0.01)
                     await response.write(piece)
                     sent += len(piece)
             except BaseException as exc:
@@ -226,20 +233,22 @@ def test_a_client_reading_at_full_speed_is_not_cut_by_the_response_rate():
 
 
 def test_a_client_that_leaves_mid_stream_stops_an_awaiting_writer():
-    """The client reads 1 MiB of a 256 MiB stream and closes: the handler's next awaited write raises (or
+    """The client reads 1 MiB of a 256 MiB stream and closes: the handler's next awaited writes raise (or
     the task is cancelled) instead of running to the end with every write dropped. The transport's
     high-water mark is above the whole stream, so it never pauses the writer: only the writer's own turns
-    to the loop let the server see the client go."""
+    to the loop let the server see the client go. The handler holds at 2 MiB until the client is gone, so
+    what is measured is the 254 MiB after it, not a race between the writer and the client's close."""
     app, state = build_app(WRITE_BUFFER_HIGH=512 * MiB)
     total = 256 * MiB
     with LiveServer(app) as server:
         with connect(server.port, timeout=30) as sock:
-            sock.sendall(b"GET /download?n=%d HTTP/1.1\r\nHost: a\r\n\r\n" % total)
+            sock.sendall(b"GET /download?n=%d&pause_at=%d HTTP/1.1\r\nHost: a\r\n\r\n" % (total, 2 * MiB))
             got = 0
             while got < MiB:
                 data = sock.recv(65536)
                 assert data
                 got += len(data)
+        state["client_gone"].set()
         assert wait_for(lambda: state["download"], timeout=60)
     outcome, sent = state["download"][0]
     assert outcome in ("ConnectionClosed", "CancelledError"), (outcome, sent)
