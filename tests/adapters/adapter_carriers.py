@@ -7,6 +7,7 @@ a carrier name and never need to know which one serves them.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -148,3 +149,20 @@ def request(port: int, method: str, path: str, body: bytes = b"", headers: dict[
 def header(response: h11.Response, name: bytes) -> bytes | None:
     """The first value of header *name* (lower case) in *response*."""
     return next((v for k, v in response.headers if k == name), None)
+
+
+def get_json(port: int, path: str):
+    """GET *path* and return its JSON body (asserting a 200)."""
+    response, body = request(port, "GET", path)
+    assert response.status_code == 200
+    return json.loads(body)
+
+
+def eventually(check, timeout: float = 20.0):
+    """Poll *check()* until it returns a truthy value (a bounded wait, generous for a busy machine)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)

@@ -6,29 +6,12 @@ import json
 import select
 import socket
 import struct
-import time
 
-from adapter_carriers import HERE, header, launch, read_response, request, serving
-
-
-def _get_json(port: int, path: str):
-    response, body = request(port, "GET", path)
-    assert response.status_code == 200
-    return json.loads(body)
-
-
-def _eventually(check, timeout: float = 20.0):
-    """Poll *check()* until it returns a truthy value (a bounded wait, generous for a busy machine)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
+from adapter_carriers import HERE, eventually, get_json, header, launch, read_response, request, serving
 
 
 def test_startup_listeners_ran_before_the_first_request(features):
-    assert _get_json(features.port, "/events")[:2] == ["before_server_start", "after_server_start"]
+    assert get_json(features.port, "/events")[:2] == ["before_server_start", "after_server_start"]
 
 
 def test_request_and_response_middleware(features):
@@ -90,7 +73,7 @@ def test_disconnect_mid_stream_cancels_the_handler(features):
         assert data
         received += data
     _reset(sock)
-    assert _eventually(lambda: "forever: CancelledError" in _get_json(features.port, "/log"))
+    assert eventually(lambda: "forever: CancelledError" in get_json(features.port, "/log"))
 
 
 def test_disconnect_stops_a_stream_whose_handler_never_reads_the_body(features):
@@ -102,16 +85,16 @@ def test_disconnect_stops_a_stream_whose_handler_never_reads_the_body(features):
         assert data
         received += data
     _reset(sock)
-    assert _eventually(lambda: "forever-unread: CancelledError" in _get_json(features.port, "/log"))
+    assert eventually(lambda: "forever-unread: CancelledError" in get_json(features.port, "/log"))
 
 
 def test_disconnect_mid_upload_reaches_the_reading_handler(features):
     sock = socket.create_connection(("127.0.0.1", features.port), timeout=10)
     sock.sendall(b"POST /upload-probe HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")
     sock.sendall(b"u" * 100000)
-    assert _eventually(lambda: "upload: started" in _get_json(features.port, "/log"))
+    assert eventually(lambda: "upload: started" in get_json(features.port, "/log"))
     _reset(sock)
-    ended = _eventually(lambda: [e for e in _get_json(features.port, "/log") if e.startswith("upload: ") and
+    ended = eventually(lambda: [e for e in get_json(features.port, "/log") if e.startswith("upload: ") and
                                  e != "upload: started"])
     assert ended and ended[0] in ("upload: ConnectionClosed", "upload: CancelledError")
 
@@ -119,9 +102,9 @@ def test_disconnect_mid_upload_reaches_the_reading_handler(features):
 def test_disconnect_while_the_handler_waits_cancels_it(features):
     sock = socket.create_connection(("127.0.0.1", features.port), timeout=10)
     sock.sendall(b"GET /sleep HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert _eventually(lambda: "sleep: started" in _get_json(features.port, "/log"))
+    assert eventually(lambda: "sleep: started" in get_json(features.port, "/log"))
     _reset(sock)
-    assert _eventually(lambda: "sleep: CancelledError" in _get_json(features.port, "/log"))
+    assert eventually(lambda: "sleep: CancelledError" in get_json(features.port, "/log"))
 
 
 def test_a_stream_that_fails_mid_way_is_cut_not_completed(features):
