@@ -71,7 +71,7 @@ class _Zstd:
 def _factories() -> dict[str, Callable[[], Encoder]]:
     found: dict[str, Callable[[], Encoder]] = {"gzip": _Gzip}
     try:
-        import brotli  # type: ignore[import-untyped]
+        import brotli
     except ImportError:
         pass
     else:
