@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -166,3 +167,21 @@ def eventually(check, timeout: float = 20.0):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(0.05)
+
+
+def reset(sock: socket.socket) -> None:
+    """Drop the connection with a TCP RST, as a crashed client or a dead network path does."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def leave_forever_mid_stream(port: int) -> None:
+    """GET the apps' endless ``/forever`` stream, read three ticks of it, then reset the connection."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(b"GET /forever HTTP/1.1\r\nHost: x\r\n\r\n")
+    received = b""
+    while received.count(b"tick") < 3:
+        data = sock.recv(65536)
+        assert data
+        received += data
+    reset(sock)

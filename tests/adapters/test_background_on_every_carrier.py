@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import socket
-import struct
 
 import pytest
-from adapter_carriers import HERE, eventually, get_json, request, serving
+from adapter_carriers import HERE, eventually, get_json, leave_forever_mid_stream, request, serving
 
 
 @pytest.fixture(scope="module")
@@ -49,20 +48,8 @@ def test_background_work_runs_after_the_last_byte_of_a_stream(background):
     assert log == ["streamed: last write", "streamed: background"]
 
 
-def _reset(sock: socket.socket) -> None:
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
-
-
 def test_no_background_work_when_the_client_went_away_mid_response(background):
-    sock = socket.create_connection(("127.0.0.1", background.port), timeout=10)
-    sock.sendall(b"GET /forever HTTP/1.1\r\nHost: x\r\n\r\n")
-    received = b""
-    while received.count(b"tick") < 3:
-        data = sock.recv(65536)
-        assert data
-        received += data
-    _reset(sock)
+    leave_forever_mid_stream(background.port)
     assert eventually(lambda: "forever: CancelledError" in _log(background))
     # Had it been scheduled, it would have run with the next request's worker-thread call at the latest.
     request(background.port, "GET", "/streamed")

@@ -5,9 +5,19 @@ from __future__ import annotations
 import json
 import select
 import socket
-import struct
 
-from adapter_carriers import HERE, eventually, get_json, header, launch, read_response, request, serving
+from adapter_carriers import (
+    HERE,
+    eventually,
+    get_json,
+    header,
+    launch,
+    leave_forever_mid_stream,
+    read_response,
+    request,
+    reset,
+    serving,
+)
 
 
 def test_startup_listeners_ran_before_the_first_request(features):
@@ -58,21 +68,8 @@ def test_awaited_writes_stream_a_large_body(features):
     assert [body[i:i + 8] for i in range(0, len(body), 65536)] == [b"%08d" % i for i in range(256)]
 
 
-def _reset(sock: socket.socket) -> None:
-    """Drop the connection with a TCP RST, as a crashed client or a dead network path does."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
-
-
 def test_disconnect_mid_stream_cancels_the_handler(features):
-    sock = socket.create_connection(("127.0.0.1", features.port), timeout=10)
-    sock.sendall(b"GET /forever HTTP/1.1\r\nHost: x\r\n\r\n")
-    received = b""
-    while received.count(b"tick") < 3:
-        data = sock.recv(65536)
-        assert data
-        received += data
-    _reset(sock)
+    leave_forever_mid_stream(features.port)
     assert eventually(lambda: "forever: CancelledError" in get_json(features.port, "/log"))
 
 
@@ -84,7 +81,7 @@ def test_disconnect_stops_a_stream_whose_handler_never_reads_the_body(features):
         data = sock.recv(65536)
         assert data
         received += data
-    _reset(sock)
+    reset(sock)
     assert eventually(lambda: "forever-unread: CancelledError" in get_json(features.port, "/log"))
 
 
@@ -93,7 +90,7 @@ def test_disconnect_mid_upload_reaches_the_reading_handler(features):
     sock.sendall(b"POST /upload-probe HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")
     sock.sendall(b"u" * 100000)
     assert eventually(lambda: "upload: started" in get_json(features.port, "/log"))
-    _reset(sock)
+    reset(sock)
     ended = eventually(lambda: [e for e in get_json(features.port, "/log") if e.startswith("upload: ") and
                                  e != "upload: started"])
     assert ended and ended[0] in ("upload: ConnectionClosed", "upload: CancelledError")
@@ -103,7 +100,7 @@ def test_disconnect_while_the_handler_waits_cancels_it(features):
     sock = socket.create_connection(("127.0.0.1", features.port), timeout=10)
     sock.sendall(b"GET /sleep HTTP/1.1\r\nHost: x\r\n\r\n")
     assert eventually(lambda: "sleep: started" in get_json(features.port, "/log"))
-    _reset(sock)
+    reset(sock)
     assert eventually(lambda: "sleep: CancelledError" in get_json(features.port, "/log"))
 
 
