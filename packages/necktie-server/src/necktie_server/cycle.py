@@ -98,7 +98,6 @@ class Cycle:
         complete is decided when the response ends (`end`), not here.
         """
         if not self.keep_alive:
-            self.keep_alive = False
             return "connection: close\r\n\r\n"
         if self.request is not None and self.request.version == "1.0":
             return "connection: keep-alive\r\n\r\n"
