@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
+from pydantic_core import SchemaValidator
 
 from . import _json
 from .exceptions import PayloadTooLarge
@@ -47,7 +48,10 @@ async def read_ndjson(
     Lines end with ``\\n`` (a ``\\r`` before it is ignored); the last may lack one. A line longer than
     *max_line_size* bytes is a 413; an invalid one raises `NDJSONLineError`.
     """
-    validate = adapter_for(Any if model is None else model).validate_json
+    adapter = adapter_for(Any if model is None else model)
+    # The core validator itself when there is one: TypeAdapter.validate_json adds Python work per line.
+    core = adapter.validator
+    validate = core.validate_json if isinstance(core, SchemaValidator) else adapter.validate_json
     pending = bytearray()  # the unfinished last line: grown in place, so many tiny chunks cost linear time
     number = 0
     while True:
@@ -72,11 +76,11 @@ async def read_ndjson(
             number += 1
             if len(line) > max_line_size:
                 raise PayloadTooLarge(f"Line {number} of the NDJSON body exceeds {max_line_size} bytes")
-            if not line or _BLANK.match(line):
-                continue
             try:
                 item = validate(line)
             except ValidationError as exc:
+                if _BLANK.match(line):  # blank lines are skipped; checked only here, off the per-line path
+                    continue
                 raise NDJSONLineError(number, error_list(exc)) from None
             yield item
         if chunk is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from pynecktie.exceptions import BadRequest, PayloadTooLarge
 from pynecktie.multipart import MultipartReader
 from pynecktie.ndjson import NDJSONLineError, read_ndjson
@@ -78,6 +78,26 @@ class Point(BaseModel):
 async def test_ndjson_lines_whatever_the_chunking(size):
     body = b'{"x":1}\n\r\n{"x":2}\r\n   \n{"x":3}'
     assert [p.x async for p in read_ndjson(Chunks(body, size), Point)] == [1, 2, 3]  # type: ignore[arg-type]
+
+
+class Deferred(BaseModel):
+    """A model whose validator is built on first use (its adapter has no core validator up front)."""
+
+    model_config = ConfigDict(defer_build=True)
+    x: int
+
+
+@pytest.mark.parametrize("model", [Point, Deferred, None])
+async def test_ndjson_blank_lines_are_skipped_whatever_validates_them(model: type | None) -> None:
+    """Blank lines (empty, spaces, a lone CR) are skipped, with the core validator or pydantic's wrapper."""
+    body = Chunks(b'\n{"x":1}\n  \n\r\n\t\n{"x":2}\n\n', 3)
+    got = [item async for item in read_ndjson(body, model)]  # type: ignore[arg-type]
+    expected = [{"x": 1}, {"x": 2}] if model is None else [1, 2]
+    assert [item if model is None else item.x for item in got] == expected
+    with pytest.raises(NDJSONLineError) as info:
+        async for _ in read_ndjson(Chunks(b'{"x":1}\n\n x\n', 2), model):  # type: ignore[arg-type]
+            pass
+    assert info.value.line == 3
 
 
 async def test_ndjson_error_carries_the_line_number():
