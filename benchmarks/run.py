@@ -518,11 +518,14 @@ def parse_ms(value: str) -> float:
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def run_wrk(wrk: str, port: int, path: str, duration: int, pids: list[int] | None = None) -> dict:
-    """One wrk run; with *pids*, also the server's CPU time per request and how busy its core was."""
+def run_wrk(wrk: str, port: int, path: str, duration: int, pids: list[int] | None = None,
+            connections: int = CONNECTIONS, headers: tuple[str, ...] = ()) -> dict:
+    """One wrk run; with *pids*, also the server's CPU time per request and how busy its core was.
+    *headers* ("Name: value") are sent with every request."""
     url = f"http://{HOST}:{port}{path}"
-    cmd = pinned(CLIENT_CPU, [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency",
-                              "--timeout", "5s", url])
+    extra = [arg for h in headers for arg in ("-H", h)]
+    cmd = pinned(CLIENT_CPU, [wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency",
+                              "--timeout", "5s", *extra, url])
     ticks0, t0 = (cpu_ticks(pids) if pids else 0), time.perf_counter()
     r = run_cmd(cmd, timeout=duration + 30)
     ticks1, t1 = (cpu_ticks(pids) if pids else 0), time.perf_counter()
@@ -635,15 +638,17 @@ def wait_until_idle(server: Server, limit: float = 15.0) -> None:
         last = now
 
 
-def upload_with_peak(server: Server, mib: int, mode: str, verify: bool, timeout: float) -> dict:
+def with_peak_rss(server: Server, action) -> dict:
+    """``action()`` (a dict of results), plus the server's peak RSS meanwhile (``peak_rss_mib``, from
+    VmHWM and 5 ms samples) and its growth over the RSS before (``rss_growth_mib``). If *action* raises,
+    the error says how much the RSS grew."""
     pids = server.pids()
     before = rss_kib(pids)
     hwm_ok = reset_hwm(pids)
     error: Exception | None = None
     with RssSampler(pids) as sampler:
         try:
-            res = run_client(["upload", str(server.port), str(mib), mode]
-                             + ([] if verify else ["--no-verify"]), timeout=timeout)
+            res = action()
         except Exception as exc:
             error, res = exc, {}
     peak = max(sampler.peak, hwm_kib(pids) if hwm_ok else 0)
@@ -653,6 +658,11 @@ def upload_with_peak(server: Server, mib: int, mode: str, verify: bool, timeout:
         error.args = (f"{error} (server RSS grew by {res['rss_growth_mib']:.0f} MiB meanwhile)",)
         raise error
     return res
+
+
+def upload_with_peak(server: Server, mib: int, mode: str, verify: bool, timeout: float) -> dict:
+    args = ["upload", str(server.port), str(mib), mode] + ([] if verify else ["--no-verify"])
+    return with_peak_rss(server, lambda: run_client(args, timeout=timeout))
 
 
 def validate(server: Server) -> list[str]:
@@ -1123,9 +1133,50 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-# Sections other scripts write into the report (benchmarks/soak.py, benchmarks/callgrind_hello.py's numbers):
-# a run keeps them.
-KEPT_SECTIONS = ("## Soak", "## Instructions per /hello (callgrind)")
+@dataclass(frozen=True)
+class Extra:
+    """A benchmark in a script of its own (see benchmarks/harness.py): ``run.py --quick`` runs it with
+    ``--quick --no-install`` as a smoke test, and a full run of run.py keeps its section of RESULTS.md."""
+
+    script: str
+    heading: str
+
+
+# The benchmarks with a script of their own, all in this one list.
+EXTRAS = [
+    Extra("compression.py", "## Compression"),
+    Extra("multipart_upload.py", "## Multipart upload"),
+    Extra("ndjson_ingest.py", "## NDJSON ingest"),
+]
+EXTRA_QUICK_TIMEOUT = 120.0  # seconds for one script's --quick run
+
+# Sections other scripts write into the report (benchmarks/soak.py, benchmarks/callgrind_hello.py's numbers,
+# the EXTRAS): a run keeps them.
+KEPT_SECTIONS = ("## Soak", "## Instructions per /hello (callgrind)", *(e.heading for e in EXTRAS))
+
+
+def run_extras_quick() -> list[str]:
+    """Run every script of EXTRAS with ``--quick --no-install`` (the virtualenv is ready by then); its
+    output goes to ours. Returns the scripts that failed or ran out of time."""
+    failed = []
+    for extra in EXTRAS:
+        log(f"quick run of {extra.script}")
+        cmd = [sys.executable, str(BENCH_DIR / extra.script), "--quick", "--no-install"]
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+        try:
+            code = proc.wait(timeout=EXTRA_QUICK_TIMEOUT)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            proc.terminate()  # SIGTERM: the script stops its servers on the way out
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+            failed.append(f"{extra.script} (stopped after {EXTRA_QUICK_TIMEOUT:.0f} s or interrupted)")
+            continue
+        if code != 0:
+            failed.append(f"{extra.script} (exit code {code})")
+    return failed
 
 
 def kept_sections(output: Path) -> str:
@@ -1233,6 +1284,11 @@ def main(argv: list[str]) -> int:
     print()
     print(report)
     log(f"report written to {output} (raw numbers: {raw}); took {elapsed:.0f} s")
+    if args.quick:
+        failed = run_extras_quick()
+        if failed:
+            log("FAILED quick runs: " + ", ".join(failed))
+            return 1
     return 0
 
 

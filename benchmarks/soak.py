@@ -359,14 +359,9 @@ def git_head() -> str:
 
 def record(lines: list[str]) -> None:
     """Put the result in RESULTS.md as its "Soak" section (replacing the last one; run.py keeps it)."""
-    results = Path(__file__).with_name("RESULTS.md")
-    text = results.read_text() if results.exists() else ""
-    start = text.find(SOAK_HEADING)
-    if start >= 0:
-        end = text.find("\n## ", start + len(SOAK_HEADING))
-        text = text[:start].rstrip("\n") + ("\n\n" + text[end + 1 :] if end >= 0 else "")
-    section = "\n".join([SOAK_HEADING, "", SOAK_ABOUT, "", *lines])
-    results.write_text(text.rstrip("\n") + "\n\n" + section + "\n")
+    from harness import record_section
+
+    record_section(SOAK_HEADING, [SOAK_ABOUT, "", *lines])
 
 
 if __name__ == "__main__":
