@@ -1147,6 +1147,8 @@ EXTRAS = [
     Extra("compression.py", "## Compression"),
     Extra("multipart_upload.py", "## Multipart upload"),
     Extra("ndjson_ingest.py", "## NDJSON ingest"),
+    Extra("ws_echo.py", "## WebSocket echo"),
+    Extra("sse_fanout.py", "## SSE fan-out"),
 ]
 EXTRA_QUICK_TIMEOUT = 120.0  # seconds for one script's --quick run
 

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""SSE fan-out benchmark (issue 21): 1,000 subscribers of one event source; CPU per delivered event, p99.
+
+    python benchmarks/sse_fanout.py            # full run, ~6 minutes: its section of RESULTS.md
+    python benchmarks/sse_fanout.py --quick    # smoke run, ~15 s: benchmarks/.results/sse_fanout.md
+
+Every peer runs the same event source (apps/fanout.py: a queue per subscriber, one task broadcasting R
+events a second into all of them) and streams each subscriber's queue with its ordinary SSE API: Necktie's
+``pynecktie.response.sse``, Starlette's ``sse-starlette`` (under uvicorn), aiohttp's ``aiohttp-sse``, and
+Sanic's streamed ``text/event-stream`` response (it has no SSE helper). sse_client.py (one asyncio process
+on uvloop, pinned to the client CPU) opens the subscribers, starts one broadcast and checks each event's
+publish stamp on arrival. Per (peer, rate), a fresh server; the server's CPU time (/proc) over the
+window is divided by the events delivered in it. The window ends when all events are in or GRACE seconds
+after the broadcast, so a server that cannot keep up is measured by what it delivered meanwhile.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+
+from harness import (
+    Column,
+    Deadline,
+    median_ratio,
+    options,
+    peer_table,
+    prepare,
+    publish,
+    report_head,
+    rounds,
+    serving,
+)
+from run import CLK_TCK, Peer, Results, ServerError, log, stop_all_servers
+from streamclient import run_measured
+
+HEADING = "## SSE fan-out"
+PEERS = [
+    Peer("necktie", "Necktie", "ws_sse_necktie.py"),
+    Peer("starlette", "uvicorn+Starlette sse-starlette", "ws_sse_starlette.py"),
+    Peer("aiohttp", "aiohttp aiohttp-sse", "ws_sse_aiohttp.py"),
+    Peer("sanic", "Sanic", "ws_sse_sanic.py"),
+]
+GRACE = 2.0
+
+
+def session(server, peer: Peer, subscribers: int, rate: int, seconds: float, results: Results) -> None:
+    """One broadcast on a fresh server."""
+    r = run_measured(server, "sse_client.py", [str(server.port), str(subscribers), str(rate), str(seconds),
+                                               str(GRACE)], timeout=120 + seconds + GRACE)
+    k = f"r{rate}_"
+    if r["closed_early"]:
+        results.note(f"{peer.label}: {r['closed_early']} subscriber(s) closed early at {rate} events/s")
+    results.add(peer.key, k + "eps", r["events_per_s"])
+    results.add(peer.key, k + "delivered_pct", 100.0 * r["delivered"] / r["expected"])
+    results.add(peer.key, k + "p50", r["p50_ms"] if r["p50_ms"] is not None else float("nan"))
+    results.add(peer.key, k + "p99", r["p99_ms"] if r["p99_ms"] is not None else float("nan"))
+    results.add(peer.key, k + "client_busy", r["client_busy_pct"])
+    if "server_cpu_s" in r and r["delivered"]:
+        results.add(peer.key, k + "cpu_us", r["server_cpu_s"] * 1e6 / r["delivered"])
+        results.add(peer.key, k + "busy", r["server_busy_pct"])
+
+
+def render(results: Results, head: list[str], subscribers: int, rates: list[int],
+           seconds: float) -> list[str]:
+    """The section: a peer table per rate, and Necktie's standing."""
+    out = [*head, "",
+           f"{subscribers:,} subscribers; each broadcast lasts {seconds:g} s; the window ends when every "
+           f"event is in or {GRACE:g} s after the broadcast. *Delivered* is the share of the events "
+           "published "
+           "that arrived in the window; p50/p99 are over every event published, one not delivered counting "
+           "as later than all (n/a: more than that share never arrived, so the server fell behind). "
+           "Ratios are of medians over the rounds, Necktie ÷ peer: above 1× is better for events/s, below "
+           "1× for CPU and latency. *Busy* is the share of its core the server (or client) used in the "
+           "window.", ""]
+    verdicts = []
+    for rate in rates:
+        k = f"r{rate}_"
+        out += [f"### {rate:,} events/s to {subscribers:,} subscribers ({rate * subscribers:,} deliveries/s "
+                "asked)", ""]
+        out += peer_table(results, PEERS, [
+            Column(k + "eps", "delivered events/s", 0, ratio=True),
+            Column(k + "cpu_us", "server CPU µs per event", 2, ratio=True),
+            Column(k + "delivered_pct", "delivered %", 1),
+            Column(k + "p50", "p50 ms", 1),
+            Column(k + "p99", "p99 ms", 1, ratio=True),
+            Column(k + "busy", "server busy %", 0),
+            Column(k + "client_busy", "client busy %", 0),
+        ]) + [""]
+        cpu = [median_ratio(results, "necktie", p.key, k + "cpu_us") for p in PEERS if p.key != "necktie"]
+        cpu = [c for c in cpu if c is not None]
+        if cpu:
+            verdicts.append(f"{rate:,} events/s: CPU per event {max(cpu):.2f}× the cheapest other peer's "
+                            f"({'met' if max(cpu) < 1 else 'missed'})")
+    if verdicts:
+        out += ["Target (issue 21): ahead of every peer. This run: " + "; ".join(verdicts) + ".", ""]
+    if results.notes:
+        out += ["Notes:", ""] + [f"- {n}" for n in results.notes] + [""]
+    return out
+
+
+def main(argv: list[str]) -> int:
+    ap = options(__doc__ or "", rounds=3)
+    ap.add_argument("--seconds", type=float, help="seconds of each broadcast (default 4, quick 1)")
+    ap.add_argument("--subscribers", type=int, help="subscribers (default 1000, quick 100)")
+    ap.add_argument("--rates", help="comma-separated events/s (default 10,100,1000, quick 100)")
+    args = ap.parse_args(argv)
+    machine = prepare("sse_fanout.py", argv, args.no_install)
+    started = _dt.datetime.now().astimezone()
+    n_rounds = args.rounds or (1 if args.quick else 3)
+    seconds = args.seconds or (1.0 if args.quick else 4.0)
+    subscribers = args.subscribers or (100 if args.quick else 1000)
+    rates = [int(r) for r in (args.rates or ("100" if args.quick else "10,100,1000")).split(",")]
+    results = Results()
+    tag = "sse_fanout-" + started.strftime("%Y%m%d-%H%M%S")
+    deadline = Deadline(60 + n_rounds * len(PEERS) * len(rates) * (60 + seconds + GRACE), "SSE fan-out run")
+    try:
+        for rnd, order in rounds(PEERS, n_rounds):
+            for peer in order:
+                for rate in rates:
+                    deadline.check()
+                    try:
+                        with serving(peer, f"{tag}-round{rnd + 1}") as server:
+                            session(server, peer, subscribers, rate, seconds, results)
+                        eps = results.get(peer.key, f"r{rate}_eps")[-1]
+                        log(f"  {peer.label:34s} {rate:>5} events/s: {eps:>9,.0f} delivered/s")
+                    except ServerError as exc:
+                        results.note(f"{peer.label}: server did not start: {str(exc).splitlines()[0]}")
+                    except (RuntimeError, TimeoutError) as exc:
+                        results.note(f"{peer.label}: {rate} events/s, round {rnd + 1} failed: {exc}")
+    except KeyboardInterrupt as exc:
+        results.note(f"run stopped before the end: {type(exc).__name__} {exc}")
+    finally:
+        stop_all_servers()
+    command = "python benchmarks/sse_fanout.py " + " ".join(a for a in argv if a != "--no-install")
+    settings = (f"{n_rounds} round(s); rates {', '.join(map(str, rates))} events/s, {seconds:g} s each, "
+                f"{subscribers} subscribers, a fresh server per (peer, rate); CLK_TCK {CLK_TCK}")
+    head = report_head(command.strip(), started, machine,
+                       ["necktie-core", "sse-starlette", "starlette", "uvicorn", "aiohttp", "aiohttp-sse",
+                        "sanic", "uvloop"], settings)
+    publish("sse_fanout", HEADING, render(results, head, subscribers, rates, seconds),
+            full=not args.quick and args.rounds is None and args.rates is None, output=args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
