@@ -103,6 +103,16 @@ class Config(BaseModel):
     WEBSOCKET_PING_TIMEOUT: NonNegativeFloat = 20.0  # no pong by then: the peer is dead, close with 1011
     WEBSOCKET_CLOSE_TIMEOUT: NonNegativeFloat = 10.0  # how long the closing handshake may take
     WEBSOCKET_PERMESSAGE_DEFLATE: bool = True  # compress when the client offers permessage-deflate
+    # HTTP/2 (necktie-server[http2], docs/http2.md): TLS by ALPN, cleartext by prior knowledge; off by default
+    HTTP2: bool = False
+    HTTP2_MAX_CONCURRENT_STREAMS: PositiveInt = 100  # advertised; a client opening more is a protocol error
+    HTTP2_INITIAL_WINDOW_SIZE: int = Field(default=65535, ge=1, le=(1 << 31) - 1)  # per stream, unread body
+    HTTP2_HEADER_TABLE_SIZE: NonNegativeInt = 4096  # HPACK dynamic table the client may make the server hold
+    HTTP2_MAX_HEADER_BLOCK_SIZE: PositiveInt = 65536  # header block, coded or decoded; more: GOAWAY
+    HTTP2_MAX_CONTINUATION_FRAMES: NonNegativeInt = 16  # CONTINUATIONs of one header block; more: GOAWAY
+    HTTP2_MAX_RESETS: PositiveInt = 200  # streams reset per HTTP2_FLOOD_WINDOW (Rapid Reset); more: GOAWAY
+    HTTP2_MAX_CONTROL_FRAMES: PositiveInt = 1000  # SETTINGS, PING, WINDOW_UPDATE... per HTTP2_FLOOD_WINDOW
+    HTTP2_FLOOD_WINDOW: float = Field(default=10.0, gt=0)  # seconds over which the two above are counted
     # OpenAPI (pynecktie.openapi): the document's header, and where the app serves it
     OPENAPI_SERVE: bool | None = None  # /openapi.json and /docs; None: on in debug mode only
     OPENAPI_URL_PREFIX: str = Field(default="", pattern=r"^(/[^<>{}\s]*[^/<>{}\s])?$")

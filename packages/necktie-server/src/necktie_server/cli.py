@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("-u", "--unix", metavar="PATH", help="listen on a unix socket at PATH instead")
     listen.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate (chain)")
     listen.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert")
+    listen.add_argument(
+        "--http2",
+        action="store_true",
+        default=None,
+        help="serve HTTP/2 too: over TLS by ALPN, in cleartext by prior knowledge (necktie-server[http2])",
+    )
     procs = parser.add_argument_group("processes")
     procs.add_argument("-w", "--workers", type=int, metavar="N", help="worker processes (default 1)")
     procs.add_argument("--fast", action="store_true", help="one worker per CPU core")
@@ -149,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             unix=args.unix,
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,
+            http2=args.http2,
             workers=args.workers,
             fast=args.fast,
             access_log=args.access_log,

@@ -110,6 +110,12 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
             )
             self._linger()  # its request may be on the way: a reset would destroy the 503 before it is read
             return
+        if self.conn_info.ssl and self.settings.http2 is not None:
+            from .h2_connection import adopt, negotiated
+
+            if negotiated(transport):
+                adopt(self, b"")
+                return
         self.deadline.arm(self.settings.keep_alive_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
@@ -217,6 +223,15 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         except NecktieException as exc:
             self._fail(exc)
         except httptools.HttpParserError as exc:
+            if (
+                self.settings.http2 is not None
+                and self.requests_started == 0
+                and self.parser.get_method() == b"PRI"
+            ):
+                from .h2_connection import adopt, from_preface  # HTTP/2 by prior knowledge: its preface
+
+                adopt(self, from_preface(bytes(piece) + bytes(rest)))
+                return False
             cause = exc.__context__
             self._fail(cause if isinstance(cause, NecktieException) else BadRequest(f"Bad request: {exc}"))
         else:

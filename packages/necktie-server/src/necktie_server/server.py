@@ -104,9 +104,12 @@ class Server:
 
         loop = asyncio.get_running_loop()
         app = self.app
+        settings = ServerSettings.from_config(app.config)
+        if settings.http2 is not None:
+            tls.offer_http2(self.ssl)
         self.state = state = ServerState(
             app,
-            ServerSettings.from_config(app.config),
+            settings,
             loop,
             access_log=access_logger() if self.access_log else None,
         )
@@ -191,6 +194,7 @@ def serve(
     ssl: _ssl.SSLContext | None = None,
     tls_cert: str | None = None,
     tls_key: str | None = None,
+    http2: bool | None = None,
     workers: int | None = None,
     fast: bool = False,
     access_log: bool | None = None,
@@ -203,8 +207,8 @@ def serve(
     """Serve *app* until SIGINT or SIGTERM, then shut down gracefully and return.
 
     The options are those of the ``necktie`` command; unset ones come from ``app.config`` (``WORKERS``,
-    ``ACCESS_LOG``, ``TLS_CERT``...). One worker runs in this process; several (or ``reload``) run as
-    child processes of this one, which supervises them and runs the ``main_process_*`` listeners.
+    ``ACCESS_LOG``, ``TLS_CERT``, ``HTTP2``...). One worker runs in this process; several (or ``reload``)
+    run as child processes of this one, which supervises them and runs the ``main_process_*`` listeners.
     *command* starts a worker (default: this interpreter's own command line, run again).
     Problems the user must fix raise `StartupError`.
     """
@@ -220,10 +224,13 @@ def serve(
         BACKLOG=backlog,
         TLS_CERT=tls_cert,
         TLS_KEY=tls_key,
+        HTTP2=http2,
     )
     config = app.config
     logs.configure(config.DEBUG)
     context = tls.resolve(ssl, config.TLS_CERT, config.TLS_KEY)
+    if config.HTTP2:
+        tls.offer_http2(context)  # (before any worker starts: a missing h2 is one clear error)
     count = config.WORKERS
     access = config.ACCESS_LOG if config.ACCESS_LOG is not None else count == 1
     spec = WorkerSpec.from_environ()

@@ -8,6 +8,37 @@ from pynecktie.config import Config
 
 
 @dataclass(frozen=True, slots=True)
+class Http2Settings:
+    """The ``HTTP2_*`` settings (`necktie_server.h2_connection`), present when ``HTTP2`` is on."""
+
+    max_concurrent_streams: int
+    initial_window_size: int
+    header_table_size: int
+    max_header_block_size: int
+    max_continuation_frames: int
+    max_resets: int
+    max_control_frames: int
+    flood_window: float
+
+    @classmethod
+    def from_config(cls, config: Config) -> Http2Settings | None:
+        """The HTTP/2 settings of an app's config, or None when ``HTTP2`` is off."""
+        if not config.HTTP2:
+            return None
+        return cls(
+            max_concurrent_streams=config.HTTP2_MAX_CONCURRENT_STREAMS,
+            initial_window_size=config.HTTP2_INITIAL_WINDOW_SIZE,
+            header_table_size=config.HTTP2_HEADER_TABLE_SIZE,
+            # (never below the header limit: a header section the limit allows must not close the connection)
+            max_header_block_size=max(config.HTTP2_MAX_HEADER_BLOCK_SIZE, config.REQUEST_MAX_HEADER_SIZE),
+            max_continuation_frames=config.HTTP2_MAX_CONTINUATION_FRAMES,
+            max_resets=config.HTTP2_MAX_RESETS,
+            max_control_frames=config.HTTP2_MAX_CONTROL_FRAMES,
+            flood_window=config.HTTP2_FLOOD_WINDOW,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ServerSettings:
     """Plain attributes, so a request never goes through pydantic."""
 
@@ -31,6 +62,7 @@ class ServerSettings:
     keep_alive_max_requests: int
     write_buffer_high: int
     debug: bool
+    http2: Http2Settings | None = None  # None: HTTP/1.1 only
 
     @classmethod
     def from_config(cls, config: Config) -> ServerSettings:
@@ -56,4 +88,5 @@ class ServerSettings:
             keep_alive_max_requests=config.KEEP_ALIVE_MAX_REQUESTS,
             write_buffer_high=config.WRITE_BUFFER_HIGH,
             debug=config.DEBUG,
+            http2=Http2Settings.from_config(config),
         )

@@ -35,3 +35,16 @@ def resolve(ssl_option: ssl.SSLContext | None, cert: str | None, key: str | None
     if key and not cert:
         raise StartupError("a TLS key was given without its certificate (--tls-cert)")
     return server_context(cert, key) if cert else None
+
+
+def offer_http2(context: ssl.SSLContext | None) -> None:
+    """Check that HTTP/2 can be served (the ``http2`` extra is installed) and offer it over ALPN, before
+    HTTP/1.1, on *context* (cleartext connections need no offer: clients send the preface)."""
+    try:
+        import h2  # noqa: F401
+    except ImportError:
+        raise StartupError(
+            "HTTP2 is on but the h2 package is missing: pip install 'necktie-server[http2]'"
+        ) from None
+    if context is not None:
+        context.set_alpn_protocols(["h2", "http/1.1"])

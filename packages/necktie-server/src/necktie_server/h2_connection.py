@@ -1,0 +1,380 @@
+"""HTTP/2 connections: python-hyper's sans-I/O `h2` engine, driven by the transport (as WebSockets run on
+the `websockets` engine).
+
+A connection becomes HTTP/2 in one of two ways, both with ``HTTP2`` on: over TLS when ALPN chose ``h2``
+(`HttpProtocol.connection_made`), or in cleartext when its first bytes are the connection preface
+(prior knowledge: httptools stops at ``PRI * HTTP/2.0``). `adopt` then hands the transport and its
+`FlowControl` to an `Http2Connection`, which from then on is its protocol.
+
+What the client sends passes `FrameGuard` (the floods and oversized header blocks, before any decoding),
+then `h2`, whose events this module acts on: each new stream is an `H2Stream` whose request runs through
+``app.handle`` in a task of its own with its own copy of the context; a stream the client resets cancels
+that handler only. Flow control is the back-pressure both ways: the connection's window is given back as
+data arrives (the streams' windows bound what is buffered), each stream's as its handler reads; responses
+are sent from the streams' queues as the client's windows and the transport allow (`pump`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, cast
+
+from h2 import events as ev
+from h2.config import H2Configuration
+from h2.connection import H2Connection
+from h2.errors import ErrorCodes
+from h2.exceptions import ProtocolError
+from h2.settings import SettingCodes, Settings
+from pynecktie.exceptions import ConnectionClosed, NecktieException
+
+from .h2_guard import PREFACE, FrameGuard
+from .h2_headers import check_header_list, make_request
+from .h2_stream import H2Stream
+from .state import UPGRADED
+from .timers import Deadline
+
+if TYPE_CHECKING:
+    from pynecktie.request import ConnInfo
+
+    from .cycle import Cycle
+    from .flow_control import FlowControl
+    from .protocol import HttpProtocol
+    from .server import ServerState
+    from .settings import Http2Settings
+
+error_logger = logging.getLogger("necktie.error")
+
+MAX_WINDOW = (1 << 31) - 1
+DEFAULT_WINDOW = 65535
+
+
+def adopt(http: HttpProtocol, received: bytes) -> None:
+    """Make *http*'s connection an HTTP/2 one; *received* is what was read of it so far, from the preface
+    on (nothing yet over TLS)."""
+    h2conn = Http2Connection(http.server, http.flow, http.conn_info, http._context)
+    http.deadline.cancel()
+    http.state = UPGRADED
+    http.server.connections.discard(http)
+    http.server.connections.add(h2conn)
+    http.flow.transport.set_protocol(h2conn)
+    h2conn.start(received)
+
+
+def negotiated(transport: asyncio.BaseTransport) -> bool:
+    """True when ALPN chose ``h2`` for this TLS connection."""
+    ssl_object = transport.get_extra_info("ssl_object")
+    return ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
+
+
+def from_preface(data: bytes) -> bytes:
+    """The connection's bytes from its preface on, given *data*, the read in which httptools found the
+    preface's end (the reads before it held the preface's start)."""
+    for start in range(len(PREFACE)):
+        tail = PREFACE[start:]
+        if data.startswith(tail):
+            return PREFACE + data[len(tail) :]
+    return data
+
+
+class Http2Connection(asyncio.Protocol):
+    """One HTTP/2 connection: the transport's protocol after `adopt`."""
+
+    def __init__(
+        self, server: ServerState, flow: FlowControl, conn_info: ConnInfo, context: contextvars.Context
+    ) -> None:
+        self.server = server
+        self.app = server.app
+        self.settings = server.settings
+        self.loop = server.loop
+        self.flow = flow
+        self.transport: asyncio.Transport | None = flow.transport
+        self.conn_info = conn_info
+        limits = cast("Http2Settings", self.settings.http2)
+        self.limits = limits
+        self.h2 = H2Connection(H2Configuration(client_side=False, header_encoding=None))
+        self.h2.local_settings = Settings(
+            client=False,
+            initial_values={
+                SettingCodes.MAX_CONCURRENT_STREAMS: limits.max_concurrent_streams,
+                SettingCodes.INITIAL_WINDOW_SIZE: limits.initial_window_size,
+                SettingCodes.HEADER_TABLE_SIZE: limits.header_table_size,
+                SettingCodes.MAX_HEADER_LIST_SIZE: self.settings.max_header_size,
+                SettingCodes.ENABLE_PUSH: 0,
+            },
+        )
+        # The hard bounds of decoding (the advertised list size is the limit answered with a 431).
+        self.h2.decoder.max_header_list_size = limits.max_header_block_size
+        self.h2.decoder.max_allowed_table_size = limits.header_table_size
+        self.guard = FrameGuard(limits, self.loop.time)
+        self.streams: dict[int, H2Stream] = {}
+        self._sending: dict[int, H2Stream] = {}  # streams with something queued to send
+        self._context = context
+        self.window_step = max(1, limits.initial_window_size // 2)
+        self._conn_window = min(
+            MAX_WINDOW, max(DEFAULT_WINDOW, limits.max_concurrent_streams * limits.initial_window_size)
+        )
+        self._conn_unacked = 0
+        self._flush_handle: asyncio.Handle | None = None
+        self.deadline = Deadline(self.loop, self._on_timeout)
+        self.requests = 0
+        self.closing = False  # GOAWAY sent: no new stream is taken, the connection closes once idle
+        self.lost = False
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def start(self, received: bytes) -> None:
+        """Send the server's preface (SETTINGS, the connection window), then take in *received*."""
+        h2 = self.h2
+        h2.initiate_connection()
+        if self._conn_window > DEFAULT_WINDOW:
+            h2.increment_flow_control_window(self._conn_window - DEFAULT_WINDOW)
+        self._flush()
+        self.deadline.arm(self.settings.keep_alive_timeout)
+        if received:
+            self.data_received(received)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run a stream's request in a task of its own, with a fresh copy of the connection's context."""
+        return self.loop.create_task(coro, context=self._context.copy())
+
+    def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
+        self.lost = True
+        self.closing = True
+        self.flow.connection_lost()
+        self.deadline.cancel()
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        self.server.connections.discard(self)
+        gone = ConnectionClosed("the client closed the connection")
+        for stream in list(self.streams.values()):
+            stream.gone(gone)
+        self.streams.clear()
+        self._sending.clear()
+
+    def shutdown(self) -> None:
+        """Graceful shutdown: GOAWAY now (streams in progress finish), close once none is left."""
+        if not self.closing and not self.lost:
+            self.closing = True
+            self.h2.close_connection(ErrorCodes.NO_ERROR, last_stream_id=self.h2.highest_inbound_stream_id)
+            self._flush()
+        if not self.streams:
+            self._close()
+
+    def _close(self) -> None:
+        self.closing = True
+        self.deadline.cancel()
+        self._flush()
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def _go_away(self, code: ErrorCodes, reason: str) -> None:
+        """End the connection for *reason* (a protocol error or a flood): GOAWAY with *code*, then close."""
+        error_logger.info("Closing an HTTP/2 connection: %s", reason)
+        if not self.lost:
+            try:
+                self.h2.close_connection(code, last_stream_id=self.h2.highest_inbound_stream_id)
+            except ProtocolError:
+                pass  # h2 already sent its own GOAWAY
+        self._close()
+
+    def _on_timeout(self) -> None:
+        if self.guard.in_block:
+            self._go_away(ErrorCodes.PROTOCOL_ERROR, "a header block was not finished in time")
+        elif not self.streams:
+            self.shutdown()  # idle for KEEP_ALIVE_TIMEOUT
+
+    def _idle_check(self) -> None:
+        if self.guard.in_block:
+            self.deadline.arm(self.settings.request_timeout)
+        elif not self.streams:
+            if self.closing:
+                self._close()
+            else:
+                self.deadline.arm(self.settings.keep_alive_timeout)
+        else:
+            self.deadline.disarm()
+
+    # -- reading --------------------------------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:  # noqa: D102
+        if self.lost:
+            return
+        problem = self.guard.feed(data)
+        if problem is not None:
+            self._go_away(ErrorCodes.ENHANCE_YOUR_CALM, problem)
+            return
+        try:
+            events = self.h2.receive_data(data)
+        except ProtocolError as exc:
+            self._go_away(exc.error_code, f"protocol error: {exc}")
+            return
+        for event in events:
+            self._on_event(event)
+        self._idle_check()
+        self._flush()
+
+    def eof_received(self) -> bool | None:  # noqa: D102
+        return None  # the transport closes; connection_lost ends the streams
+
+    def _on_event(self, event: ev.Event) -> None:
+        if isinstance(event, ev.DataReceived):
+            stream = self.streams.get(event.stream_id)
+            size = event.flow_controlled_length or 0
+            self._conn_unacked += size
+            if self._conn_unacked >= self._conn_window // 2:
+                self.h2.increment_flow_control_window(self._conn_unacked)
+                self._conn_unacked = 0
+            if stream is not None:
+                stream.feed(event.data or b"", size)
+        elif isinstance(event, ev.RequestReceived):
+            self._on_request(event)
+        elif isinstance(event, ev.StreamEnded):
+            stream = self.streams.get(event.stream_id)
+            if stream is not None:
+                stream.ended()
+        elif isinstance(event, ev.StreamReset):
+            stream = self.streams.pop(event.stream_id, None)
+            if stream is not None:
+                self._sending.pop(stream.id, None)
+                stream.gone(ConnectionClosed("the client reset the stream"))
+        elif isinstance(event, ev.WindowUpdated | ev.RemoteSettingsChanged):
+            if isinstance(event, ev.RemoteSettingsChanged):
+                table = event.changed_settings.get(SettingCodes.HEADER_TABLE_SIZE)
+                if table is not None and table.new_value > self.limits.header_table_size:
+                    # The client may let the server's encoder keep a table of any size: it keeps its own.
+                    self.h2.encoder.header_table_size = self.limits.header_table_size
+            self.pump(None)
+        elif isinstance(event, ev.TrailersReceived):
+            try:
+                check_header_list(list(event.headers or ()), self.settings, trailers=True)
+            except NecktieException as exc:
+                stream = self.streams.get(event.stream_id)
+                if stream is not None:
+                    self.reset_stream(stream, ErrorCodes.PROTOCOL_ERROR)
+                error_logger.info("Reset a stream whose trailers passed the limits: %s", exc)
+        elif isinstance(event, ev.ConnectionTerminated):
+            self.closing = True  # the client's GOAWAY: what is in progress finishes
+
+    def _on_request(self, event: ev.RequestReceived) -> None:
+        stream_id = event.stream_id
+        if self.closing:
+            self.h2.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
+            return
+        stream = self.streams[stream_id] = H2Stream(self, stream_id)
+        self.requests += 1
+        max_requests = self.settings.keep_alive_max_requests
+        try:
+            request = make_request(self.app, list(event.headers or ()), self.conn_info, self.settings)
+        except NecktieException as exc:
+            stream.refuse(exc)
+        else:
+            stream.open(request, event.stream_ended is not None)
+        if max_requests and self.requests >= max_requests:
+            self.shutdown()
+
+    # -- writing --------------------------------------------------------------------------------------
+    def send_headers(self, stream: H2Stream, headers: list[tuple[bytes, bytes]], end: bool) -> None:
+        """Send a HEADERS frame on *stream* (END_STREAM with it when *end*)."""
+        if stream.reset or self.lost:
+            return
+        try:
+            self.h2.send_headers(stream.id, headers, end_stream=end)
+        except ProtocolError as exc:
+            error_logger.error("Cannot send the response head of stream %d: %s", stream.id, exc)
+            self.reset_stream(stream, ErrorCodes.INTERNAL_ERROR)
+            return
+        self._schedule_flush()
+
+    def pump(self, stream: H2Stream | None) -> None:
+        """Send what the streams queued, as far as the client's windows and the transport allow."""
+        if stream is not None and not stream.reset:
+            self._sending[stream.id] = stream
+        if self.flow.write_paused or self.lost or not self._sending:
+            return
+        h2 = self.h2
+        frame = h2.max_outbound_frame_size
+        sent_frames = 0
+        moved = True
+        while moved and self._sending:
+            moved = False
+            for sid, each in list(self._sending.items()):
+                if each.queued:
+                    window = min(h2.local_flow_control_window(sid), frame)
+                    if window <= 0:
+                        each.stalled(True)
+                        continue
+                    data, end = each.take(window)
+                    try:
+                        h2.send_data(sid, data, end_stream=end)
+                    except ProtocolError:  # closed on h2's side meanwhile
+                        self.reset_stream(each, ErrorCodes.STREAM_CLOSED)
+                        continue
+                    each.stalled(False)
+                    sent_frames += 1
+                    moved = True
+                elif each.end_pending:
+                    h2.end_stream(sid)
+                    end = True
+                else:
+                    end = False
+                if end:
+                    del self._sending[sid]
+                    self.finish(each)
+                elif not each.queued and not each.end_pending:
+                    del self._sending[sid]
+        if sent_frames:
+            self.guard.control.credit(sent_frames)
+        self._schedule_flush()
+
+    def finish(self, stream: H2Stream) -> None:
+        """*stream*'s response went out whole: log it, stop reading its request if unfinished."""
+        stream.finished = True
+        if self.streams.pop(stream.id, None) is None:
+            return
+        if not stream.remote_ended and not stream.reset:
+            # Answered before the whole request arrived: the rest is not wanted (RFC 9113 §8.1).
+            self.h2.reset_stream(stream.id, ErrorCodes.NO_ERROR)
+            stream.gone(ConnectionClosed("the response ended before the request"))
+        if self.server.access_log is not None and stream.request is not None:
+            self.server.access_log(cast("Cycle", stream))
+        self._idle_check()
+
+    def reset_stream(self, stream: H2Stream, code: ErrorCodes) -> None:
+        """Reset *stream* (RST_STREAM with *code*); the others go on."""
+        self._sending.pop(stream.id, None)
+        if self.streams.pop(stream.id, None) is not None and not self.lost:
+            try:
+                self.h2.reset_stream(stream.id, code)
+            except ProtocolError:
+                pass  # already closed on h2's side
+            self._schedule_flush()
+        stream.gone(ConnectionClosed("the stream was reset"))
+        self._idle_check()
+
+    def open_window(self, stream_id: int, size: int) -> None:
+        """Give *size* bytes back to a stream's window (its handler took them)."""
+        if self.lost:
+            return
+        try:
+            self.h2.increment_flow_control_window(size, stream_id=stream_id)
+        except (ProtocolError, KeyError):
+            return  # the stream is closed
+        self._schedule_flush()
+
+    def pause_writing(self) -> None:  # noqa: D102
+        self.flow.pause_writing()
+
+    def resume_writing(self) -> None:  # noqa: D102
+        self.flow.resume_writing()
+        self.pump(None)
+
+    def _schedule_flush(self) -> None:
+        if self._flush_handle is None and not self.lost:
+            self._flush_handle = self.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        data = self.h2.data_to_send()
+        if data and not self.lost and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)

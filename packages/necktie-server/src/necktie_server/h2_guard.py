@@ -1,0 +1,143 @@
+"""What an HTTP/2 client may make the server do, bounded on the raw frames before `h2` decodes any of them.
+
+`FrameGuard.feed` reads the 9-byte header of every frame a client sends (it never looks into a payload)
+and answers with the reason to close the connection, or None:
+
+- a header block (HEADERS and its CONTINUATIONs) larger than ``HTTP2_MAX_HEADER_BLOCK_SIZE`` or in more
+  than ``HTTP2_MAX_CONTINUATION_FRAMES`` continuations is refused before any of it is decoded (the
+  CONTINUATION flood);
+- streams reset (RST_STREAM) beyond ``HTTP2_MAX_RESETS`` per ``HTTP2_FLOOD_WINDOW`` seconds (Rapid Reset,
+  CVE-2023-44487);
+- frames that cost work but carry no request beyond ``HTTP2_MAX_CONTROL_FRAMES`` per window: SETTINGS,
+  PING, WINDOW_UPDATE, PRIORITY, empty DATA and frame types the server ignores. Each DATA frame the server
+  sends allows one more (a client acknowledges what it reads with WINDOW_UPDATEs).
+
+The connection answers a reason with GOAWAY ``ENHANCE_YOUR_CALM`` (`necktie_server.h2_connection`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .settings import Http2Settings
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+FRAME_HEADER = 9
+DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = (
+    range(10)
+)
+END_STREAM = 0x1
+END_HEADERS = 0x4
+_CONTROL = frozenset({PRIORITY, SETTINGS, PING, WINDOW_UPDATE})
+
+
+class Budget:
+    """At most ``limit`` events per ``window`` seconds: a bucket of ``limit`` tokens refilled continuously.
+
+    `credit` adds tokens beyond the limit (work the server did that a client may fairly answer).
+    """
+
+    __slots__ = ("_limit", "_rate", "_tokens", "_stamp")
+
+    def __init__(self, limit: int, window: float, now: float) -> None:
+        self._limit = float(limit)
+        self._rate = limit / window
+        self._tokens = float(limit)
+        self._stamp = now
+
+    def spend(self, now: float) -> bool:
+        """Take one token; False once the bucket is empty."""
+        tokens = self._tokens
+        if tokens < self._limit:
+            tokens = min(self._limit, tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        self._tokens = tokens - 1
+        return self._tokens >= 0
+
+    def credit(self, count: int) -> None:
+        """Allow *count* more events."""
+        self._tokens += count
+
+
+class FrameGuard:
+    """Scans a client's bytes frame header by frame header (see the module's docstring)."""
+
+    __slots__ = ("_clock", "_settings", "_preface", "_skip", "_partial", "_block", "_continuations",
+                 "in_block", "resets", "control")  # fmt: skip
+
+    def __init__(self, settings: Http2Settings, clock: Callable[[], float]) -> None:
+        now = clock()
+        self._clock = clock
+        self._settings = settings
+        self._preface = len(PREFACE)  # preface bytes still to pass over (h2 checks them)
+        self._skip = 0  # payload bytes of the current frame still to pass over
+        self._partial = b""  # the start of a frame header split across reads
+        self._block = 0  # bytes of the header block being received
+        self._continuations = 0
+        self.in_block = False  # a header block has begun and not ended (the head deadline runs)
+        self.resets = Budget(settings.max_resets, settings.flood_window, now)
+        self.control = Budget(settings.max_control_frames, settings.flood_window, now)
+
+    def feed(self, data: bytes) -> str | None:
+        """Pass over *data*; the reason to close the connection, or None."""
+        size = len(data)
+        pos = 0
+        if self._preface:
+            pos = min(self._preface, size)
+            self._preface -= pos
+        now = 0.0
+        while pos < size:
+            if self._skip:
+                step = min(self._skip, size - pos)
+                self._skip -= step
+                pos += step
+                continue
+            need = FRAME_HEADER - len(self._partial)
+            if size - pos < need:
+                self._partial += data[pos:]
+                return None
+            header = (
+                self._partial + data[pos : pos + need] if self._partial else data[pos : pos + FRAME_HEADER]
+            )
+            self._partial = b""
+            pos += need
+            length = int.from_bytes(header[:3], "big")
+            self._skip = length
+            if not now:
+                now = self._clock()
+            problem = self._check(length, header[3], header[4], now)
+            if problem is not None:
+                return problem
+        return None
+
+    def _check(self, length: int, kind: int, flags: int, now: float) -> str | None:
+        settings = self._settings
+        if self.in_block:
+            if kind != CONTINUATION:
+                return None  # a protocol error: h2 answers it
+            self._continuations += 1
+            self._block += length
+            if self._continuations > settings.max_continuation_frames:
+                return "too many CONTINUATION frames in a header block"
+            if self._block > settings.max_header_block_size:
+                return "header block too large"
+            if flags & END_HEADERS:
+                self.in_block = False
+            return None
+        if kind == HEADERS:
+            if length > settings.max_header_block_size:
+                return "header block too large"
+            if not flags & END_HEADERS:
+                self.in_block = True
+                self._block = length
+                self._continuations = 0
+            return None
+        if kind == RST_STREAM:
+            return None if self.resets.spend(now) else "too many streams reset"
+        if (
+            kind in _CONTROL
+            or kind > CONTINUATION
+            or (kind == DATA and not length and not flags & END_STREAM)
+        ):
+            return None if self.control.spend(now) else "too many control frames"
+        return None
