@@ -11,7 +11,7 @@ from typing import Any
 
 from h2.config import H2Configuration
 from h2.connection import H2Connection
-from h2.events import ConnectionTerminated, DataReceived, Event, ResponseReceived, StreamEnded, StreamReset
+from h2.events import DataReceived, Event, ResponseReceived, StreamEnded, StreamReset
 
 
 class H2Client:
@@ -22,6 +22,8 @@ class H2Client:
         self.conn = H2Connection(H2Configuration(client_side=True, header_encoding=None))
         self.conn.initiate_connection()
         self.events: list[Event] = []
+        self.goaways: list[int] = []  # the error codes of the server's GOAWAY frames
+        self._pending = b""
         self.closed = False
         self.authority = f"{host}:{port}".encode()
         self.flush()
@@ -81,12 +83,28 @@ class H2Client:
         if not data:
             self.closed = True
             return False
-        for event in self.conn.receive_data(data):
+        for event in self.conn.receive_data(self._keep_goaway(data)):
             self.events.append(event)
             if isinstance(event, DataReceived) and event.flow_controlled_length:
                 self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
         self.flush()
         return True
+
+    def _keep_goaway(self, data: bytes) -> bytes:
+        """*data* without its GOAWAY frames, which are kept in ``goaways`` (h2's client would stop taking the
+        frames of the streams still running after a graceful GOAWAY)."""
+        self._pending += data
+        out = bytearray()
+        while len(self._pending) >= 9:
+            length = int.from_bytes(self._pending[:3], "big")
+            if len(self._pending) < 9 + length:
+                break
+            frame, self._pending = self._pending[: 9 + length], self._pending[9 + length :]
+            if frame[3] == 7:
+                self.goaways.append(int.from_bytes(frame[13:17], "big"))
+            else:
+                out += frame
+        return bytes(out)
 
     def until(self, done: Callable[[], Any], timeout: float = 20.0) -> Any:
         """Read until ``done()`` is truthy (its value), or fail after *timeout* seconds."""
@@ -124,8 +142,5 @@ class H2Client:
         return None
 
     def goaway(self) -> int | None:
-        """The error code of the server's GOAWAY, if it sent one."""
-        for event in self.events:
-            if isinstance(event, ConnectionTerminated):
-                return int(event.error_code)
-        return None
+        """The error code of the server's (first) GOAWAY, if it sent one."""
+        return self.goaways[0] if self.goaways else None

@@ -17,6 +17,7 @@ are sent from the streams' queues as the client's windows and the transport allo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 from collections.abc import Coroutine
@@ -28,6 +29,7 @@ from h2.connection import H2Connection
 from h2.errors import ErrorCodes
 from h2.exceptions import ProtocolError
 from h2.settings import SettingCodes, Settings
+from hyperframe.frame import GoAwayFrame
 from pynecktie.exceptions import ConnectionClosed, NecktieException
 
 from .h2_guard import PREFACE, FrameGuard
@@ -157,8 +159,14 @@ class Http2Connection(asyncio.Protocol):
         """Graceful shutdown: GOAWAY now (streams in progress finish), close once none is left."""
         if not self.closing and not self.lost:
             self.closing = True
-            self.h2.close_connection(ErrorCodes.NO_ERROR, last_stream_id=self.h2.highest_inbound_stream_id)
+            # Written past h2, whose own GOAWAY would close its side at once: the streams in progress
+            # still send. A stream opened after it is refused (_on_request).
+            goaway = GoAwayFrame(0)
+            goaway.last_stream_id = self.h2.highest_inbound_stream_id
+            goaway.error_code = ErrorCodes.NO_ERROR
             self._flush()
+            if self.transport is not None and not self.transport.is_closing():
+                self.transport.write(goaway.serialize())
         if not self.streams:
             self._close()
 
@@ -262,6 +270,7 @@ class Http2Connection(asyncio.Protocol):
             self.h2.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
             return
         stream = self.streams[stream_id] = H2Stream(self, stream_id)
+        ended = stream.remote_ended = event.stream_ended is not None
         self.requests += 1
         max_requests = self.settings.keep_alive_max_requests
         try:
@@ -269,7 +278,7 @@ class Http2Connection(asyncio.Protocol):
         except NecktieException as exc:
             stream.refuse(exc)
         else:
-            stream.open(request, event.stream_ended is not None)
+            stream.open(request, ended)
         if max_requests and self.requests >= max_requests:
             self.shutdown()
 
@@ -334,7 +343,8 @@ class Http2Connection(asyncio.Protocol):
             return
         if not stream.remote_ended and not stream.reset:
             # Answered before the whole request arrived: the rest is not wanted (RFC 9113 §8.1).
-            self.h2.reset_stream(stream.id, ErrorCodes.NO_ERROR)
+            with contextlib.suppress(ProtocolError):
+                self.h2.reset_stream(stream.id, ErrorCodes.NO_ERROR)
             stream.gone(ConnectionClosed("the response ended before the request"))
         if self.server.access_log is not None and stream.request is not None:
             self.server.access_log(cast("Cycle", stream))
