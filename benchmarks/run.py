@@ -1140,6 +1140,7 @@ class Extra:
 
     script: str
     heading: str
+    needs: str = ""  # a program the script needs: without it on PATH, the quick run passes over it
 
 
 # The benchmarks with a script of their own, all in this one list.
@@ -1149,6 +1150,7 @@ EXTRAS = [
     Extra("ndjson_ingest.py", "## NDJSON ingest"),
     Extra("ws_echo.py", "## WebSocket echo"),
     Extra("sse_fanout.py", "## SSE fan-out"),
+    Extra("h2load_hello.py", "## HTTP/2: h2load on GET /hello", needs="h2load"),
 ]
 EXTRA_QUICK_TIMEOUT = 120.0  # seconds for one script's --quick run
 
@@ -1162,6 +1164,9 @@ def run_extras_quick() -> list[str]:
     output goes to ours. Returns the scripts that failed or ran out of time."""
     failed = []
     for extra in EXTRAS:
+        if extra.needs and not shutil.which(extra.needs):
+            log(f"no quick run of {extra.script}: {extra.needs} is not installed")
+            continue
         log(f"quick run of {extra.script}")
         cmd = [sys.executable, str(BENCH_DIR / extra.script), "--quick", "--no-install"]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
