@@ -333,7 +333,7 @@ class Http2Connection(asyncio.Protocol):
                 elif not each.queued and not each.end_pending:
                     del self._sending[sid]
         if sent_frames:
-            self.guard.control.credit(sent_frames)
+            self.guard.data_sent(sent_frames)
         self._schedule_flush()
 
     def finish(self, stream: H2Stream) -> None:

@@ -10,7 +10,8 @@ and answers with the reason to close the connection, or None:
   CVE-2023-44487);
 - frames that cost work but carry no request beyond ``HTTP2_MAX_CONTROL_FRAMES`` per window: SETTINGS,
   PING, WINDOW_UPDATE, PRIORITY, empty DATA and frame types the server ignores. Each DATA frame the server
-  sends allows one more (a client acknowledges what it reads with WINDOW_UPDATEs).
+  sends allows two more (`data_sent`): a client may acknowledge every one it reads with a WINDOW_UPDATE for
+  the stream and one for the connection, as Go's does.
 
 The connection answers a reason with GOAWAY ``ENHANCE_YOUR_CALM`` (`necktie_server.h2_connection`).
 """
@@ -77,6 +78,10 @@ class FrameGuard:
         self.in_block = False  # a header block has begun and not ended (the head deadline runs)
         self.resets = Budget(settings.max_resets, settings.flood_window, now)
         self.control = Budget(settings.max_control_frames, settings.flood_window, now)
+
+    def data_sent(self, frames: int) -> None:
+        """The server sent *frames* DATA frames: allow the WINDOW_UPDATEs that may acknowledge them."""
+        self.control.credit(2 * frames)
 
     def feed(self, data: bytes) -> str | None:
         """Pass over *data*; the reason to close the connection, or None."""
