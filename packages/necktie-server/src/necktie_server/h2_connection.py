@@ -107,9 +107,10 @@ class Http2Connection(asyncio.Protocol):
                 SettingCodes.ENABLE_PUSH: 0,
             },
         )
-        # The hard bounds of decoding (the advertised list size is the limit answered with a 431).
+        # The hard bound of decoding (the advertised list size is the limit answered with a 431); h2 lowers
+        # it to the advertised size when the client acknowledges the SETTINGS, `_on_event` raises it back.
+        # The table size applies from that acknowledgement on (h2 sets it): until then, the RFC's 4096.
         self.h2.decoder.max_header_list_size = limits.max_header_block_size
-        self.h2.decoder.max_allowed_table_size = limits.header_table_size
         self.guard = FrameGuard(limits, self.loop.time)
         self.streams: dict[int, H2Stream] = {}
         self._sending: dict[int, H2Stream] = {}  # streams with something queued to send
@@ -261,6 +262,8 @@ class Http2Connection(asyncio.Protocol):
                 if stream is not None:
                     self.reset_stream(stream, ErrorCodes.PROTOCOL_ERROR)
                 error_logger.info("Reset a stream whose trailers passed the limits: %s", exc)
+        elif isinstance(event, ev.SettingsAcknowledged):
+            self.h2.decoder.max_header_list_size = self.limits.max_header_block_size
         elif isinstance(event, ev.ConnectionTerminated):
             self.closing = True  # the client's GOAWAY: what is in progress finishes
 
@@ -276,6 +279,7 @@ class Http2Connection(asyncio.Protocol):
         try:
             request = make_request(self.app, list(event.headers or ()), self.conn_info, self.settings)
         except NecktieException as exc:
+            stream.remote_ended = event.stream_ended is not None  # (finish resets a stream still open)
             stream.refuse(exc)
         else:
             stream.open(request, ended)
