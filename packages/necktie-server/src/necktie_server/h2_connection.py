@@ -131,6 +131,9 @@ class Http2Connection(asyncio.Protocol):
         """Send the server's preface (SETTINGS, the connection window), then take in *received*."""
         h2 = self.h2
         h2.initiate_connection()
+        # Advertised, but counted here (`_on_request`): h2 would answer one stream too many with a connection
+        # error, where a stream refused on its own lets the client retry it.
+        del h2.local_settings[SettingCodes.MAX_CONCURRENT_STREAMS]
         if self._conn_window > DEFAULT_WINDOW:
             h2.increment_flow_control_window(self._conn_window - DEFAULT_WINDOW)
         self._flush()
@@ -188,6 +191,11 @@ class Http2Connection(asyncio.Protocol):
                 pass  # h2 already sent its own GOAWAY
         self._close()
 
+    def _server_reset(self) -> None:
+        problem = self.guard.server_reset()
+        if problem is not None:
+            self._go_away(ErrorCodes.ENHANCE_YOUR_CALM, problem)
+
     def _on_timeout(self) -> None:
         if self.guard.in_block:
             self._go_away(ErrorCodes.PROTOCOL_ERROR, "a header block was not finished in time")
@@ -220,6 +228,8 @@ class Http2Connection(asyncio.Protocol):
             return
         for event in events:
             self._on_event(event)
+            if self.transport is None or self.transport.is_closing():
+                return  # a flood found among the events: the rest is not acted on
         self._idle_check()
         self._flush()
 
@@ -247,6 +257,8 @@ class Http2Connection(asyncio.Protocol):
             if stream is not None:
                 self._sending.pop(stream.id, None)
                 stream.gone(ConnectionClosed("the client reset the stream"))
+            if not event.remote_reset:  # h2 reset it: a stream error of the client's
+                self._server_reset()
         elif isinstance(event, ev.WindowUpdated | ev.RemoteSettingsChanged):
             if isinstance(event, ev.RemoteSettingsChanged):
                 table = event.changed_settings.get(SettingCodes.HEADER_TABLE_SIZE)
@@ -269,8 +281,10 @@ class Http2Connection(asyncio.Protocol):
 
     def _on_request(self, event: ev.RequestReceived) -> None:
         stream_id = event.stream_id
-        if self.closing:
+        if self.closing or len(self.streams) >= self.limits.max_concurrent_streams:
             self.h2.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
+            if not self.closing:
+                self._server_reset()
             return
         stream = self.streams[stream_id] = H2Stream(self, stream_id)
         ended = stream.remote_ended = event.stream_ended is not None

@@ -79,6 +79,13 @@ class FrameGuard:
         self.resets = Budget(settings.max_resets, settings.flood_window, now)
         self.control = Budget(settings.max_control_frames, settings.flood_window, now)
 
+    def server_reset(self) -> str | None:
+        """The server reset a stream for what the client did (a stream error, a stream refused past
+        ``MAX_CONCURRENT_STREAMS``): that spends the reset budget as the client's own resets do, or a client
+        could make the server reset streams instead ("MadeYouReset", CVE-2025-8671). The reason to close the
+        connection, or None."""
+        return None if self.resets.spend(self._clock()) else "too many streams reset"
+
     def data_sent(self, frames: int) -> None:
         """The server sent *frames* DATA frames: allow the WINDOW_UPDATEs that may acknowledge them."""
         self.control.credit(2 * frames)

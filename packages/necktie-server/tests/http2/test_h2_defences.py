@@ -136,17 +136,24 @@ def live(probe):
 
 
 @pytest.fixture
-def h2c(live, probe):
-    """A raw connection whose server preface has been read, the probe zeroed, every held handler let go
-    at the end."""
+def fresh(live, probe):
+    """The probe zeroed; at the end every held handler let go and gone."""
     probe.reset()
+    yield probe
+    release = probe.release
+    if release is not None:
+        live.loop.call_soon_threadsafe(release.set)
+    assert eventually(lambda: probe.running == 0), "handlers still running after the test"
+    probe.release = None
+
+
+@pytest.fixture
+def h2c(live, fresh):
+    """A raw connection whose server preface has been read and acknowledged."""
     conn = RawH2(live.port)
     conn.handshake()
     yield conn
     conn.close()
-    if probe.release is not None:
-        live.loop.call_soon_threadsafe(probe.release.set)
-        live.loop.call_soon_threadsafe(setattr, probe, "release", None)
 
 
 def eventually(condition, timeout: float = WAIT) -> bool:
@@ -253,6 +260,18 @@ def test_the_streams_in_flight_survive_a_refused_one(live, h2c, probe):
     served(h2c, 19)
 
 
+def test_max_concurrent_streams_holds_before_the_client_acknowledges_it(live, fresh):
+    # A client that never acknowledges the SETTINGS still gets no more than the advertised count.
+    probe = fresh
+    with RawH2(live.port) as conn:
+        for i in range(12):
+            conn.request(1 + 2 * i, "/held")
+        refused = [conn.read_until(lambda f: f.kind in (RST_STREAM, GOAWAY), WAIT) for _ in range(4)]
+        assert [(f.kind, f.error_code) for f in refused if f is not None] == [(RST_STREAM, REFUSED_STREAM)] * 4
+        assert eventually(lambda: probe.running == 8)
+        assert probe.peak == 8
+
+
 # -- header blocks: CONTINUATION flood, size before decoding, HPACK ----------------------------------------
 def test_continuation_flood_is_refused_before_the_block_ends(h2c, probe):
     block = h2c.encode(request_headers("/held"))
@@ -351,8 +370,8 @@ def test_a_client_acknowledging_every_data_frame_downloads_without_tripping_the_
 
 
 # -- zero window: a client that never lets the response through -------------------------------------------
-def test_zero_stream_window_is_ended_by_the_write_timeout(live, probe):
-    probe.reset()
+def test_zero_stream_window_is_ended_by_the_write_timeout(live, fresh):
+    probe = fresh
     with RawH2(live.port, values={INITIAL_WINDOW_SIZE: 0}) as conn:
         conn.handshake()
         conn.request(1, "/download")
@@ -363,8 +382,8 @@ def test_zero_stream_window_is_ended_by_the_write_timeout(live, probe):
         assert conn.read_until_closed(WAIT), "the idle connection was not closed afterwards"
 
 
-def test_zero_connection_window_is_ended_by_the_write_timeout(live, probe):
-    probe.reset()
+def test_zero_connection_window_is_ended_by_the_write_timeout(live, fresh):
+    probe = fresh
     with RawH2(live.port) as conn:
         conn.handshake()
         conn.request(1, "/download")  # 1 MiB against the connection's 64 KiB, never given back
@@ -374,8 +393,8 @@ def test_zero_connection_window_is_ended_by_the_write_timeout(live, probe):
         assert eventually(lambda: probe.finished == 1)
 
 
-def test_client_that_stops_reading_the_socket_is_cut_by_the_write_timeout(live, probe):
-    probe.reset()
+def test_client_that_stops_reading_the_socket_is_cut_by_the_write_timeout(live, fresh):
+    probe = fresh
     with RawH2(live.port, values={INITIAL_WINDOW_SIZE: (1 << 31) - 1}) as conn:
         conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         conn.handshake()
