@@ -130,7 +130,8 @@ class FrameReader:
     (the connection's, so the dynamic table stays in step). Raises `hpack.HPACKError` on a block it cannot
     decode."""
 
-    def __init__(self) -> None:
+    def __init__(self, decode: bool = True) -> None:
+        self.decode = decode  # False: a block's frames are joined, as they are, not decoded (no ``headers``)
         self.buffer = bytearray()
         self.decoder = hpack.Decoder()
         self.decoder.max_header_list_size = 1 << 30  # a test decides what is too much
@@ -161,6 +162,9 @@ class FrameReader:
         if not got.flags & END_HEADERS:
             return None
         first, rest, self._block = self._block[0], self._block[1:], []
+        if not self.decode:
+            first.payload += b"".join(f.payload for f in rest)
+            return first
         payload = first.payload
         if first.flags & PADDED:
             payload = payload[1:len(payload) - payload[0]]

@@ -181,14 +181,15 @@ class Http2Connection(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
 
-    def _go_away(self, code: ErrorCodes, reason: str) -> None:
-        """End the connection for *reason* (a protocol error or a flood): GOAWAY with *code*, then close."""
+    def _go_away(self, code: ErrorCodes | None, reason: str) -> None:
+        """End the connection for *reason* (a protocol error or a flood): GOAWAY with *code* (None: h2 has
+        queued its own, for an error it raised), then close."""
         error_logger.info("Closing an HTTP/2 connection: %s", reason)
-        if not self.lost:
+        if not self.lost and code is not None:
             try:
                 self.h2.close_connection(code, last_stream_id=self.h2.highest_inbound_stream_id)
             except ProtocolError:
-                pass  # h2 already sent its own GOAWAY
+                pass  # h2's state machine has no GOAWAY left to send
         self._close()
 
     def _server_reset(self) -> None:
@@ -224,7 +225,7 @@ class Http2Connection(asyncio.Protocol):
         try:
             events = self.h2.receive_data(data)
         except ProtocolError as exc:
-            self._go_away(exc.error_code, f"protocol error: {exc}")
+            self._go_away(None, f"protocol error: {exc}")
             return
         for event in events:
             self._on_event(event)

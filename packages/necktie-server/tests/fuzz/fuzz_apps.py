@@ -13,10 +13,23 @@ METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
 WS_ROUTES = ["/ws", "/ws-close", "/ws-raise", "/ws-push"]
 
 
-def http_app() -> Necktie:
+#: HTTP/2 on, with limits a few frames reach (added to `FUZZ_CONFIG` by `h2_app`).
+FUZZ_H2_CONFIG: dict[str, Any] = {
+    "HTTP2": True,
+    "HTTP2_MAX_CONCURRENT_STREAMS": 8,
+    "HTTP2_INITIAL_WINDOW_SIZE": 16384,
+    "HTTP2_HEADER_TABLE_SIZE": 1024,
+    "HTTP2_MAX_HEADER_BLOCK_SIZE": 8192,
+    "HTTP2_MAX_CONTINUATION_FRAMES": 4,
+    "HTTP2_MAX_RESETS": 20,
+    "HTTP2_MAX_CONTROL_FRAMES": 100,
+}
+
+
+def http_app(name: str = "fuzz-http1", extra: dict[str, Any] | None = None) -> Necktie:
     """Echo, streaming both ways, a handler that answers before reading, raising handlers; 404 otherwise."""
-    app = Necktie("fuzz-http1")
-    app.config.update_config(FUZZ_CONFIG)
+    app = Necktie(name)
+    app.config.update_config({**FUZZ_CONFIG, **(extra or {})})
 
     async def echo(request: Any) -> Any:
         return raw(request.body, headers={"x-path": request.path})
@@ -60,6 +73,11 @@ def http_app() -> Necktie:
         return stream(write, headers={"content-length": "100"} if request.args.get("cl") else None)
 
     return app
+
+
+def h2_app() -> Necktie:
+    """`http_app`'s routes over HTTP/2 (cleartext by prior knowledge), with `FUZZ_H2_CONFIG`."""
+    return http_app("fuzz-h2", FUZZ_H2_CONFIG)
 
 
 def ws_app() -> Necktie:

@@ -1,7 +1,8 @@
 """What the server wrote, judged as a strict client would: the fuzz targets' output rules.
 
-Used on the in-memory transport's record by the targets and on what a real socket received by the
-loopback replay of saved inputs (``test_fuzz.py``). Each function returns the rules broken (empty: fine).
+For HTTP/1.1, WebSockets and HTTP/2 (`h2_violations`). Used on the in-memory transport's record by the
+targets and on what a real socket received by the loopback replay of saved inputs (``test_fuzz.py``).
+Each function returns the rules broken (empty: fine).
 """
 
 from __future__ import annotations
@@ -11,6 +12,20 @@ from typing import Any
 
 import h11
 import httptools
+from nt_h2frames import (
+    DATA,
+    END_STREAM,
+    GOAWAY,
+    HEADER_TABLE_SIZE,
+    HEADERS,
+    INITIAL_WINDOW_SIZE,
+    PREFACE,
+    PUSH_PROMISE,
+    RST_STREAM,
+    SETTINGS,
+    WINDOW_UPDATE,
+    FrameReader,
+)
 from nt_rawhttp import parse_one
 from websockets.client import ClientProtocol
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
@@ -162,4 +177,97 @@ def ws_violations(client: ClientProtocol, output: bytes, ended: bool, abrupt_ok:
         found.append(f"{len(closes)} close frames from the server")
     if closes and events[-1] is not closes[0]:
         found.append(f"frames after the server's close frame: {events[events.index(closes[0]) + 1:]}")
+    return found
+
+
+_H2_CONNECTION_HEADERS = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+                                    "upgrade"})
+
+
+def _client_h2(sent: bytes) -> tuple[set[int], set[int], dict[int, int], int, int]:
+    """What the client's bytes (preface first) allow the server: the streams it opened, the streams it sent
+    any frame on, each stream's window and the connection's at their largest (the initial sizes it
+    announced, plus its updates), and the largest header table it allowed."""
+    reader = FrameReader(decode=False)
+    frames = reader.feed(sent[len(PREFACE):]) if sent.startswith(PREFACE) else []
+    named = {got.stream_id for got in frames}
+    opened: set[int] = set()
+    initial, table = 65535, 4096
+    updates: dict[int, int] = {}
+    for got in frames:
+        if got.kind == HEADERS and got.stream_id % 2:
+            opened.add(got.stream_id)
+        elif got.kind == SETTINGS and not got.flags & 1 and len(got.payload) % 6 == 0:
+            initial = max(initial, got.settings.get(INITIAL_WINDOW_SIZE, 0))
+            table = max(table, got.settings.get(HEADER_TABLE_SIZE, 0))
+        elif got.kind == WINDOW_UPDATE and len(got.payload) == 4:
+            increment = int.from_bytes(got.payload, "big") & 0x7FFFFFFF
+            updates[got.stream_id] = updates.get(got.stream_id, 0) + increment
+    windows = {sid: initial + updates.get(sid, 0) for sid in opened}
+    return opened, named, windows, 65535 + updates.get(0, 0), table
+
+
+def h2_violations(sent: bytes, output: bytes, ended: bool) -> list[str]:
+    """The HTTP/2 rules for what the server wrote to a client that sent *sent*: its preface (SETTINGS)
+    first, then whole frames whose header blocks decode in order; no push; frames only on the connection
+    and on streams the client opened (a RST_STREAM on any stream it sent a frame on); a stream's first
+    frame a response head with a valid ``:status`` and no connection-specific or upper-case names; nothing
+    on a stream after its END_STREAM or RST_STREAM (but a RST_STREAM that tells the client to stop
+    sending); no more DATA than the client's windows allowed; nothing after a GOAWAY with an error code."""
+    opened, named, windows, connection_window, table = _client_h2(sent)
+    reader = FrameReader()
+    reader.decoder.max_allowed_table_size = table
+    try:
+        frames = reader.feed(output)
+    except Exception as exc:  # what hpack refuses
+        return [f"a header block the client cannot decode ({exc!r}): {output[:200]!r}"]
+    if not frames or frames[0].kind != SETTINGS or frames[0].flags & 1:
+        return [f"the server's first frame is not its SETTINGS: {output[:60]!r}"]
+    found: list[str] = []
+    if reader.buffer:
+        found.append(f"an incomplete frame at the end: {bytes(reader.buffer[:40])!r}")
+    ended_streams: set[int] = set()
+    answered: set[int] = set()
+    data_sent: dict[int, int] = {}
+    for i, got in enumerate(frames):
+        sid = got.stream_id
+        if got.kind == GOAWAY and got.error_code and i + 1 < len(frames):
+            found.append(f"{len(frames) - i - 1} frame(s) after GOAWAY {got.error_code}: {frames[i + 1]}")
+            break
+        if got.kind == PUSH_PROMISE:
+            found.append("a PUSH_PROMISE")
+        if sid == 0:
+            continue
+        if sid not in opened and not (got.kind == RST_STREAM and sid in named):
+            found.append(f"a frame of type {got.kind} on stream {sid}, which the client never opened")
+            continue
+        if sid in ended_streams and got.kind != RST_STREAM:
+            found.append(f"a frame of type {got.kind} on stream {sid} after it ended")
+        if got.kind == HEADERS:
+            found += _h2_head(got, sid, first=sid not in answered)
+            answered.add(sid)
+        elif got.kind == DATA:
+            if sid not in answered:
+                found.append(f"DATA on stream {sid} before its response head")
+            data_sent[sid] = data_sent.get(sid, 0) + len(got.payload)
+        if got.kind == RST_STREAM or got.flags & END_STREAM and got.kind in (HEADERS, DATA):
+            ended_streams.add(sid)
+    for sid, size in data_sent.items():
+        if size > windows.get(sid, 0):
+            found.append(f"{size} bytes of DATA on stream {sid}, beyond the {windows.get(sid)} it allowed")
+    if sum(data_sent.values()) > connection_window:
+        found.append(f"{sum(data_sent.values())} bytes of DATA, beyond the connection's {connection_window}")
+    return found
+
+
+def _h2_head(got: Any, sid: int, first: bool) -> list[str]:
+    names = [k for k, _ in got.headers]
+    found = [f"upper-case or connection-specific header {k!r} on stream {sid}"
+             for k in names if k != k.lower() or k in _H2_CONNECTION_HEADERS]
+    status = [v for k, v in got.headers if k == ":status"]
+    if first:
+        if len(status) != 1 or not re.fullmatch(r"[1-5][0-9][0-9]", status[0]):
+            found.append(f"the response head of stream {sid} has no valid :status: {got.headers[:4]}")
+        elif status[0] == "101":
+            found.append(f"101 on stream {sid}")
     return found

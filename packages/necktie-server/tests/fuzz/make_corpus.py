@@ -1,5 +1,6 @@
-"""Write the fuzz targets' seed corpora (``corpus/http1``, ``corpus/ws``) from the wire-case table and a few
-requests for each route of the fuzz apps. Run it again after the table grows; the files are checked in.
+"""Write the fuzz targets' seed corpora (``corpus/http1``, ``corpus/ws``, ``corpus/h2``) from the wire-case
+table, a few requests for each route of the fuzz apps, and the WebSocket and HTTP/2 seeds. Run it again
+after the table grows; the files are checked in.
 
     python packages/necktie-server/tests/fuzz/make_corpus.py
 """
@@ -15,6 +16,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from fuzz_driver import CUT  # noqa: E402
+from h2_seeds import SEEDS as H2_SEEDS  # noqa: E402
 from nt_cases import CASES  # noqa: E402
 from ws_frames import SEEDS as WS_SEEDS  # noqa: E402
 
@@ -71,7 +73,8 @@ def main() -> None:
     http += [cut_at(pieces, control) for control, pieces in FLOODS]
     write(HERE / "corpus" / "http1", http)
     write(HERE / "corpus" / "ws", list(WS_SEEDS))
-    print(f"{len(http)} HTTP/1 seeds, {len(WS_SEEDS)} WebSocket seeds")
+    write(HERE / "corpus" / "h2", list(H2_SEEDS))
+    print(f"{len(http)} HTTP/1 seeds, {len(WS_SEEDS)} WebSocket seeds, {len(H2_SEEDS)} HTTP/2 seeds")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Each target runs in a subprocess (atheris instruments imports and exits the process on a finding, neither
 of which belongs in the pytest process), with a fixed seed and a fixed number of inputs, capped in time so
-both together stay within two minutes on a slow machine. The run starts from the checked-in seeds and
+all together stay within three minutes on a slow machine. The run starts from the checked-in seeds and
 the saved findings (``crashes/<target>``), so every one of those is replayed first, with all of the
 driver's checks (memory included). ``test_finding_over_loopback`` sends the same findings to a real server
 over 127.0.0.1 and applies the output rules to what a socket receives.
@@ -24,12 +24,13 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import fuzz_driver  # noqa: E402
-from fuzz_apps import WS_ROUTES, http_app, ws_app  # noqa: E402
-from fuzz_checks import http_violations, ws_client, ws_handshake, ws_violations  # noqa: E402
+from fuzz_apps import WS_ROUTES, h2_app, http_app, ws_app  # noqa: E402
+from fuzz_checks import h2_violations, http_violations, ws_client, ws_handshake, ws_violations  # noqa: E402
 from necktie_testing import LiveServer  # noqa: E402
+from nt_h2frames import PREFACE  # noqa: E402
 from nt_rawhttp import connect, read_until_closed  # noqa: E402
 
-RUNS = {"http1": 4000, "ws": 2500}  # inputs per CI run: usually 20-40 s each on a busy 2-core machine
+RUNS = {"http1": 4000, "ws": 2500, "h2": 2500}  # inputs per CI run: usually 20-40 s each on a busy machine
 MAX_SECONDS = 50  # ...and a hard stop, so a slow machine runs fewer inputs rather than overrunning
 
 
@@ -39,7 +40,7 @@ def findings(target: str) -> list[Path]:
 
 
 @pytest.mark.timeout(MAX_SECONDS + 60)
-@pytest.mark.parametrize("target", ["http1", "ws"])
+@pytest.mark.parametrize("target", ["http1", "ws", "h2"])
 def test_bounded_fuzz_run(target, tmp_path):
     extra = [f"-dict={HERE / 'http1.dict'}"] if target == "http1" else []
     command = [
@@ -119,4 +120,22 @@ def test_ws_finding_over_loopback(ws_server, path):
     assert closed, "the server did not close the connection within 30 s (its timeouts are 1 s)"
     # This client reads only once it has sent everything: the server may reset it for not reading.
     violations = ws_violations(client, output, True, abrupt_ok=True)
+    assert violations == [], f"{path.name}: {violations}"
+
+
+@pytest.fixture(scope="module")
+def h2_server():
+    with LiveServer(h2_app()) as server:
+        yield server
+
+
+@pytest.mark.parametrize("path", findings("h2"), ids=lambda p: p.name)
+def test_h2_finding_over_loopback(h2_server, path):
+    plan = fuzz_driver.Plan.decode(path.read_bytes())
+    with connect(h2_server.port) as sock:
+        sock.sendall(PREFACE)
+        _send_plan(sock, plan)
+        output, closed = read_until_closed(sock, timeout=30)
+    assert closed, "the server did not close the connection within 30 s (its timeouts are 1 s)"
+    violations = h2_violations(PREFACE + _as_sent(plan), output, True)
     assert violations == [], f"{path.name}: {violations}"

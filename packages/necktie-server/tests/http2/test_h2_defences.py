@@ -180,6 +180,14 @@ def served(conn: RawH2, stream_id: int) -> None:
     assert (status, body, reset) == (200, b"ok", None)
 
 
+def test_a_protocol_error_is_answered_with_one_goaway_then_the_close(h2c):
+    # A fuzz finding (crashes/h2/protocol-error-goaway-sent-twice): h2 queues its own GOAWAY when it raises,
+    # and the server sent a second one after it.
+    h2c.send(frame(SETTINGS, 1, 5))  # a SETTINGS acknowledgement on a stream: a connection error
+    closed_with(h2c, PROTOCOL_ERROR)
+    assert len(h2c.of_kind(GOAWAY)) == 1
+
+
 # -- what the server advertises ---------------------------------------------------------------------------
 def test_settings_advertise_the_limits(live):
     with RawH2(live.port) as conn:
