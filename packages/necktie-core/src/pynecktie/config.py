@@ -105,7 +105,7 @@ class Config(BaseModel):
     WEBSOCKET_PERMESSAGE_DEFLATE: bool = True  # compress when the client offers permessage-deflate
     # HTTP/2 (necktie-server[http2], docs/http2.md): TLS by ALPN, cleartext by prior knowledge; off by default
     HTTP2: bool = False
-    HTTP2_MAX_CONCURRENT_STREAMS: PositiveInt = 100  # advertised; a stream past it is refused (REFUSED_STREAM)
+    HTTP2_MAX_CONCURRENT_STREAMS: PositiveInt = 100  # advertised; one more is refused (REFUSED_STREAM)
     HTTP2_INITIAL_WINDOW_SIZE: int = Field(default=65535, ge=1, le=(1 << 31) - 1)  # per stream, unread body
     HTTP2_HEADER_TABLE_SIZE: NonNegativeInt = 4096  # HPACK dynamic table the client may make the server hold
     HTTP2_MAX_HEADER_BLOCK_SIZE: PositiveInt = 65536  # header block, coded or decoded; more: GOAWAY

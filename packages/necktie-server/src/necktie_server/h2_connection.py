@@ -28,11 +28,11 @@ from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.errors import ErrorCodes
 from h2.exceptions import ProtocolError
-from h2.settings import SettingCodes, Settings
+from h2.settings import SettingCodes
 from hyperframe.frame import GoAwayFrame
 from pynecktie.exceptions import ConnectionClosed, NecktieException
 
-from .h2_guard import PREFACE, FrameGuard
+from .h2_guard import PREFACE, FrameGuard, local_settings
 from .h2_headers import check_header_list, make_request
 from .h2_stream import H2Stream
 from .state import UPGRADED
@@ -97,19 +97,9 @@ class Http2Connection(asyncio.Protocol):
         limits = cast("Http2Settings", self.settings.http2)
         self.limits = limits
         self.h2 = H2Connection(H2Configuration(client_side=False, header_encoding=None))
-        self.h2.local_settings = Settings(
-            client=False,
-            initial_values={
-                SettingCodes.MAX_CONCURRENT_STREAMS: limits.max_concurrent_streams,
-                SettingCodes.INITIAL_WINDOW_SIZE: limits.initial_window_size,
-                SettingCodes.HEADER_TABLE_SIZE: limits.header_table_size,
-                SettingCodes.MAX_HEADER_LIST_SIZE: self.settings.max_header_size,
-                SettingCodes.ENABLE_PUSH: 0,
-            },
-        )
+        self.h2.local_settings = local_settings(limits, self.settings.max_header_size)
         # The hard bound of decoding (the advertised list size is the limit answered with a 431); h2 lowers
-        # it to the advertised size when the client acknowledges the SETTINGS, `_on_event` raises it back.
-        # The table size applies from that acknowledgement on (h2 sets it): until then, the RFC's 4096.
+        # it when the client acknowledges the SETTINGS (`_on_event` raises it back).
         self.h2.decoder.max_header_list_size = limits.max_header_block_size
         self.guard = FrameGuard(limits, self.loop.time)
         self.streams: dict[int, H2Stream] = {}
@@ -131,9 +121,7 @@ class Http2Connection(asyncio.Protocol):
         """Send the server's preface (SETTINGS, the connection window), then take in *received*."""
         h2 = self.h2
         h2.initiate_connection()
-        # Advertised, but counted here (`_on_request`): h2 would answer one stream too many with a connection
-        # error, where a stream refused on its own lets the client retry it.
-        del h2.local_settings[SettingCodes.MAX_CONCURRENT_STREAMS]
+        del h2.local_settings[SettingCodes.MAX_CONCURRENT_STREAMS]  # advertised; held by `_on_request`
         if self._conn_window > DEFAULT_WINDOW:
             h2.increment_flow_control_window(self._conn_window - DEFAULT_WINDOW)
         self._flush()
@@ -294,7 +282,6 @@ class Http2Connection(asyncio.Protocol):
         try:
             request = make_request(self.app, list(event.headers or ()), self.conn_info, self.settings)
         except NecktieException as exc:
-            stream.remote_ended = event.stream_ended is not None  # (finish resets a stream still open)
             stream.refuse(exc)
         else:
             stream.open(request, ended)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from h2.settings import SettingCodes, Settings
+
 from .settings import Http2Settings
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -30,6 +32,23 @@ DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDO
 END_STREAM = 0x1
 END_HEADERS = 0x4
 _CONTROL = frozenset({PRIORITY, SETTINGS, PING, WINDOW_UPDATE})
+
+
+def local_settings(limits: Http2Settings, max_header_size: int) -> Settings:
+    """The SETTINGS the server advertises. h2 applies each at once except the header table size, which it
+    applies once the client acknowledges it (until then the RFC's 4096 hold). The connection takes
+    ``MAX_CONCURRENT_STREAMS`` back from h2 once sent and counts streams itself: h2 would answer one stream
+    too many with a connection error, where a stream refused on its own lets the client retry it."""
+    return Settings(
+        client=False,
+        initial_values={
+            SettingCodes.MAX_CONCURRENT_STREAMS: limits.max_concurrent_streams,
+            SettingCodes.INITIAL_WINDOW_SIZE: limits.initial_window_size,
+            SettingCodes.HEADER_TABLE_SIZE: limits.header_table_size,
+            SettingCodes.MAX_HEADER_LIST_SIZE: max_header_size,
+            SettingCodes.ENABLE_PUSH: 0,
+        },
+    )
 
 
 class Budget:
