@@ -1,6 +1,6 @@
 """Write the fuzz targets' seed corpora (``corpus/http1``, ``corpus/ws``, ``corpus/h2``) from the wire-case
-table, a few requests for each route of the fuzz apps, and the WebSocket and HTTP/2 seeds. Run it again
-after the table grows; the files are checked in.
+tables (HTTP/1 and HTTP/2), a few requests for each route of the fuzz apps, and the WebSocket and HTTP/2
+seeds. Run it again after a table grows; the files are checked in.
 
     python packages/necktie-server/tests/fuzz/make_corpus.py
 """
@@ -18,6 +18,8 @@ sys.path.insert(0, str(HERE))
 from fuzz_driver import CUT  # noqa: E402
 from h2_seeds import SEEDS as H2_SEEDS  # noqa: E402
 from nt_cases import CASES  # noqa: E402
+from nt_h2cases import H2_CASES  # noqa: E402
+from nt_h2frames import settings  # noqa: E402
 from ws_frames import SEEDS as WS_SEEDS  # noqa: E402
 
 SEED_MAX = 2048  # bigger cases are left out: the corpus stays small, and amplification reaches the limits
@@ -73,8 +75,9 @@ def main() -> None:
     http += [cut_at(pieces, control) for control, pieces in FLOODS]
     write(HERE / "corpus" / "http1", http)
     write(HERE / "corpus" / "ws", list(WS_SEEDS))
-    write(HERE / "corpus" / "h2", list(H2_SEEDS))
-    print(f"{len(http)} HTTP/1 seeds, {len(WS_SEEDS)} WebSocket seeds, {len(H2_SEEDS)} HTTP/2 seeds")
+    h2 = [*H2_SEEDS, *(CONTROLS[0] + settings() + raw for raw, _ in H2_CASES.values() if len(raw) < SEED_MAX)]
+    write(HERE / "corpus" / "h2", h2)
+    print(f"{len(http)} HTTP/1 seeds, {len(WS_SEEDS)} WebSocket seeds, {len(h2)} HTTP/2 seeds")
 
 
 if __name__ == "__main__":
