@@ -74,6 +74,9 @@ class MockTransport(asyncio.Transport):
         self.eof_written = False
         self.pauses = 0
 
+    def set_protocol(self, protocol: Any) -> None:
+        self.protocol = protocol  # a websocket upgrade hands the transport over
+
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8000)}.get(name, default)
 

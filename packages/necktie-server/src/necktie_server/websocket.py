@@ -3,23 +3,22 @@
 `necktie_server.upgrade` takes an HTTP request routed to a websocket route through the handshake; on 101
 `HttpProtocol.hand_over` gives the transport, its `FlowControl` and the bytes read after the head to a
 `WebSocketConnection`, which from then on is its protocol. Framing, masking, control frames,
-permessage-deflate and the close handshake are the `websockets` package's; messages are put together (size
-and fragment limits, UTF-8) by `ws_messages`; this module moves bytes, keeps flow control both ways (with
-`FlowControl`), pings, and times the closing.
+permessage-deflate and the close handshake are the `websockets` package's, except for whole plain data
+frames, read and written here (`ws_frames` says why and which); messages are put together (size and
+fragment limits, UTF-8) by `ws_messages`; keepalive pings are `ws_keepalive`'s; this module moves bytes,
+keeps flow control both ways (with `FlowControl`), and times the closing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from pynecktie.websocket import (
     ABNORMAL_CLOSURE,
     GOING_AWAY,
-    INTERNAL_ERROR,
     NORMAL_CLOSURE,
     Message,
     WebSocket,
@@ -30,8 +29,10 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
+from . import ws_frames
 from .flow_control import FlowControl
-from .ws_messages import MessageAssembler, MessageError
+from .ws_keepalive import Keepalive
+from .ws_messages import MessageAssembler, MessageError, whole_message
 
 if TYPE_CHECKING:
     from .server import ServerState
@@ -68,8 +69,7 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         self.loop = server.loop
         self.server = server
         self.task = task
-        self.ping_interval = ping_interval
-        self.ping_timeout = ping_timeout
+        self.keepalive = Keepalive(self, ping_interval, ping_timeout)
         self.close_timeout = close_timeout
         self.lost = False
         self._messages: deque[tuple[Message, int]] = deque()
@@ -77,12 +77,11 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         self._assembler = messages
         self._failed = False  # a message was refused: the frames parsed behind it are not delivered
         self._held = b""  # received, not parsed yet: there was a backlog (see _feed)
+        self._partial = b""  # the start of a small data frame, not parsed yet: the rest is to come
+        self._to_protocol = 0  # bytes of a frame the protocol has begun that it has yet to be given
         self._recv_waiter: asyncio.Future[None] | None = None
         self._lost_waiter: asyncio.Future[None] = self.loop.create_future()
         self._waiting = 0  # how many calls are suspended in recv/send/close (see connection_lost)
-        self._ping_payload: bytes | None = None
-        self._ping_handle: asyncio.TimerHandle | None = None
-        self._pong_handle: asyncio.TimerHandle | None = None
         self._abort_handle: asyncio.TimerHandle | None = None
 
     def start(self, flow: FlowControl, rest: bytes) -> None:
@@ -90,11 +89,11 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         the 101 response, take in *rest*, and start reading."""
         self.flow = flow
         self.transport = flow.transport
-        self._flush()
+        self.flush()
         if rest:
             self.data_received(rest)
         self._read_more()
-        self._schedule_ping()
+        self.keepalive.start()
 
     # -- the handler's API ----------------------------------------------------------------------------
     @property
@@ -121,13 +120,23 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         """Send one message (``str`` as text, bytes-like as binary); waits while the client reads slowly."""
         if self.closed:
             raise self._closed_error()
+        protocol = self.protocol
         if isinstance(message, str):
-            self.protocol.send_text(message.encode())
-        elif isinstance(message, (bytes, bytearray, memoryview)):
-            self.protocol.send_binary(message)
+            data: bytes | bytearray = message.encode()
+            opcode = ws_frames.TEXT
+        elif isinstance(message, (bytes, bytearray)):
+            data, opcode = message, ws_frames.BINARY
+        elif isinstance(message, memoryview):
+            data, opcode = message.tobytes(), ws_frames.BINARY  # its length in bytes, whatever its format
         else:
             raise TypeError(f"a websocket message is str or bytes, not {type(message).__name__}")
-        self._flush()
+        if protocol.extensions or protocol.writes:  # a frame to transform, or others to send first
+            (protocol.send_text if opcode == ws_frames.TEXT else protocol.send_binary)(data)
+            self.flush()
+        elif len(data) < 16384:  # plain and small: one write, without the protocol's Frame (see ws_frames)
+            self.transport.write(ws_frames.head(opcode, len(data)) + data)  # type: ignore[union-attr]
+        else:
+            self.transport.writelines((ws_frames.head(opcode, len(data)), data))  # type: ignore[union-attr]
         if self.flow.write_paused:
             await self._drain()
 
@@ -156,7 +165,7 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         check_close(code, reason)
         if not self.lost and self.protocol.state is State.OPEN:
             self.protocol.send_close(code, reason)
-            self._flush()
+            self.flush()
             self._arm_abort()
         if not self.lost:
             self._waiting += 1
@@ -170,7 +179,7 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         """Graceful shutdown: close with 1001 (going away); the handler sees the close."""
         if not self.lost and self.protocol.state is State.OPEN:
             self.protocol.send_close(GOING_AWAY, "server shutting down")
-            self._flush()
+            self.flush()
             self._arm_abort()
 
     # -- asyncio.Protocol -----------------------------------------------------------------------------
@@ -182,6 +191,9 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
     def eof_received(self) -> bool | None:  # noqa: D102
         if self._held and not self.protocol.reader.eof:
             self._feed(self._take_held(), hold=False)  # what came before the end, in order
+        if self._partial and not self.protocol.reader.eof:
+            self.protocol.receive_data(self._partial)  # a frame cut short: the protocol fails it (1006)
+            self._partial = b""
         self.protocol.receive_eof()
         self._process()
         return None
@@ -191,14 +203,14 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         self._held = b""
         self.flow.connection_lost()
         self.server.connections.discard(self)
-        for handle in (self._ping_handle, self._pong_handle, self._abort_handle):
-            if handle is not None:
-                handle.cancel()
+        self.keepalive.stop()
+        if self._abort_handle is not None:
+            self._abort_handle.cancel()
         self.protocol.receive_eof()
         self.protocol.data_to_send()
         if not self._lost_waiter.done():
             self._lost_waiter.set_result(None)
-        self._wake()
+        self.wake()
         task = self.task
         if task is not None and not task.done() and not self._waiting:
             # The handler awaits something other than this websocket: it would never learn of the close.
@@ -213,20 +225,62 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
 
     # -- internals ------------------------------------------------------------------------------------
     def _feed(self, data: bytes, hold: bool = True) -> None:
-        """Parse *data* a slice at a time; once there is a backlog, keep the rest (unparsed) and stop reading.
+        """Parse *data* frame by frame (or a slice at a time); once there is a backlog, keep the rest
+        (unparsed) and stop reading.
 
-        The protocol parses every frame it is given at once: in slices, a read full of tiny frames becomes
-        a few thousand objects at most, and what is held back is bytes, not messages or queued pongs.
+        Whole plain data frames are taken here (`ws_frames`); every other frame goes to the protocol from
+        its first byte, at most a slice at a time. The protocol parses every frame it is given at once: in
+        slices, a read full of tiny frames becomes a few thousand objects at most, and what is held back is
+        bytes, not messages or queued pongs.
         """
         if self._held:
             data = self._take_held() + data
-        for start in range(0, len(data), FEED_SLICE):
+        elif self._partial:
+            data, self._partial = self._partial + data, b""
+        pos, end = 0, len(data)
+        protocol = self.protocol
+        while pos < end:
             if hold and self._backlogged():
-                self._held = data[start:]
+                self._held = data[pos:] if pos else data
                 self.flow.pause_reading()
                 return
-            self.protocol.receive_data(data[start : start + FEED_SLICE] if len(data) > FEED_SLICE else data)
+            if self._to_protocol or protocol.state is not State.OPEN or protocol.extensions or self._failed:
+                stop = min(end, pos + (self._to_protocol or FEED_SLICE))
+                if self._to_protocol:
+                    self._to_protocol -= stop - pos
+                protocol.receive_data(data[pos:stop] if pos or stop < end else data)
+                self._process()
+                pos = stop
+                continue
+            frame = ws_frames.extent(data, pos)
+            if frame is None:  # a header cut short
+                self._partial = data[pos:]
+                return
+            payload, frame_end = frame
+            if not ws_frames.plain(data, pos, payload, frame_end, protocol.max_message_size) or (
+                protocol.current_size is not None  # a fragmented message is open: the protocol refuses it
+            ):
+                self._to_protocol = frame_end - pos
+            elif frame_end <= end:
+                self._take(data, pos, payload, frame_end)
+                pos = frame_end
+            elif frame_end - pos <= FEED_SLICE:
+                self._partial = data[pos:]
+                return
+            else:  # a large frame arriving in pieces: the protocol gathers it
+                self._to_protocol = frame_end - pos
+
+    def _take(self, data: bytes, pos: int, payload: int, end: int) -> None:
+        """Deliver the whole plain data frame at *pos* (see `ws_frames`)."""
+        body = ws_frames.apply_mask(data[payload:end], data[payload - 4 : payload])
+        try:
+            message = whole_message(body, data[pos] & 0x0F == ws_frames.TEXT)
+        except MessageError as exc:
+            self._failed = True
+            self.protocol.fail(exc.code, exc.reason)
             self._process()
+            return
+        self._deliver(message)
 
     def _backlogged(self) -> bool:
         return (
@@ -250,9 +304,9 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         for event in self.protocol.events_received():
             if isinstance(event, Frame):  # after the handshake, always
                 self._on_frame(event)
-        self._flush()
+        self.flush()
         if self._inbound_done():
-            self._wake()
+            self.wake()
 
     def _on_frame(self, frame: Frame) -> None:
         opcode = frame.opcode
@@ -268,20 +322,18 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
             if message is not None:
                 self._deliver(message)
         elif opcode is Opcode.PONG:
-            if self._ping_payload is not None and frame.data == self._ping_payload:
-                self._ping_payload = None
-                if self._pong_handle is not None:
-                    self._pong_handle.cancel()
-                    self._pong_handle = None
-                self._schedule_ping()
+            self.keepalive.pong(frame.data)
 
     def _deliver(self, message: Message) -> None:
         size = len(message)  # characters for text: close enough for flow control
         self._messages.append((message, size))
         self._queued += size
-        self._wake()
+        waiter = self._recv_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write what the protocol has to send (its end of stream closes the transport)."""
         transport = self.transport
         for data in self.protocol.data_to_send():
             if self.lost or transport is None:
@@ -318,7 +370,8 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
         if flow.write_paused:
             raise self._closed_error()
 
-    def _wake(self) -> None:
+    def wake(self) -> None:
+        """Wake whoever waits in `receive` or on the write buffer: the state changed."""
         waiter = self._recv_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -333,32 +386,3 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
     def _abort(self) -> None:
         if not self.lost and self.transport is not None:
             self.transport.abort()
-
-    # -- keepalive ------------------------------------------------------------------------------------
-    def _schedule_ping(self) -> None:
-        if self.ping_interval and not self.lost:
-            self._ping_handle = self.loop.call_later(self.ping_interval, self._ping)
-
-    def _ping(self) -> None:
-        self._ping_handle = None
-        if self.lost or self.protocol.state is not State.OPEN:
-            return
-        self._ping_payload = os.urandom(4)
-        self.protocol.send_ping(self._ping_payload)
-        self._flush()
-        if self.ping_timeout:
-            self._pong_handle = self.loop.call_later(self.ping_timeout, self._ping_timed_out)
-        else:
-            self._ping_payload = None
-            self._schedule_ping()
-
-    def _ping_timed_out(self) -> None:
-        self._pong_handle = None
-        if self.lost:
-            return
-        error_logger.info(
-            "Closing a websocket whose client did not answer a ping within %ss", self.ping_timeout
-        )
-        self.protocol.fail(INTERNAL_ERROR, "keepalive ping timeout")
-        self._flush()
-        self._wake()

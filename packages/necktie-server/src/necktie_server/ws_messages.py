@@ -55,7 +55,7 @@ class MessageAssembler:
         if frame.opcode is not Opcode.CONT:
             text = frame.opcode is Opcode.TEXT
             if frame.fin:  # the common case, a message in one frame: nothing is copied
-                return _message(data, text)
+                return whole_message(data, text)
             self._buffer = bytearray(data)
             self._fragments = 1
             self._decoder = _utf8_decoder() if text else None
@@ -76,7 +76,7 @@ class MessageAssembler:
             return None
         buffer = self._buffer
         self._reset()
-        return _message(buffer, decoder is not None)
+        return whole_message(buffer, decoder is not None)
 
     def _reset(self) -> None:
         self._buffer, self._fragments, self._decoder = bytearray(), 0, None
@@ -86,7 +86,7 @@ class MessageAssembler:
         return MessageError(code, reason)
 
 
-def _message(data: BytesLike, text: bool) -> Message:
+def whole_message(data: BytesLike, text: bool) -> Message:
     """*data* as the message a handler receives; `MessageError` (1007) for text that is not UTF-8."""
     if text:
         try:
