@@ -149,6 +149,26 @@ async def sse_forever(request):
     return sse(feed())
 
 
+flood_sent = [0]
+
+
+@app.get("/sse/flood")
+async def sse_flood(request):
+    """50,000 events of 1 KiB, all ready at once: a client that reads nothing must hold the source back."""
+
+    def feed():
+        for _ in range(50_000):
+            flood_sent[0] += 1
+            yield "f" * 1024
+
+    return sse(feed(), ping=None)
+
+
+@app.get("/sse/flood-sent")
+async def sse_flood_sent(request):
+    return json(flood_sent[0])
+
+
 @app.get("/sse/closed")
 async def sse_closed(request):
     return json(closed)

@@ -121,6 +121,27 @@ def test_a_client_going_away_closes_the_event_source(apps):
     assert json.loads(request(apps.port, "GET", "/sse/closed")[1]) == ["sse"]
 
 
+def test_a_client_that_reads_nothing_holds_the_source_back(apps):
+    """Events are written in batches, still with back-pressure: the source is not run ahead of the socket."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", apps.port))
+    try:
+        sock.sendall(b"GET /sse/flood HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        sent, deadline = -1, time.monotonic() + 20
+        while time.monotonic() < deadline:  # until the source stops (or the time is up)
+            time.sleep(0.5)
+            now = json.loads(request(apps.port, "GET", "/sse/flood-sent")[1])
+            if now == sent:
+                break
+            sent = now
+        assert 0 < sent < 20_000  # 50,000 without back-pressure; socket buffers and a write buffer with it
+    finally:
+        sock.close()
+
+
 def test_last_event_id_on_the_request(apps):
     assert request(apps.port, "GET", "/sse/last-id", headers={"Last-Event-ID": "abc"})[1] == b"'abc'"
     assert request(apps.port, "GET", "/sse/last-id")[1] == b"None"

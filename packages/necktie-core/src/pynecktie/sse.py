@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Awaitable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,8 @@ __all__ = ["Event", "encode", "sse"]
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 PING = b": ping\n\n"
+# Events written while the source has more ready go out together, up to this many bytes in one write.
+BATCH_BYTES = 32768
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,8 @@ def _data_text(data: Any) -> str:
 
 def encode(item: Any) -> bytes:
     """The wire form of one event: *item* is an `Event`, a string, or a JSON-able value."""
+    if type(item) is str and "\n" not in item and "\r" not in item:  # the common event: one data line
+        return ("data: " + item + "\n\n").encode()
     if not isinstance(item, Event):
         item = Event(data=item)
     lines: list[str] = []
@@ -89,33 +93,93 @@ def sse(
     hdrs.setdefault("X-Accel-Buffering", "no")
 
     async def send_events(response: StreamingHTTPResponse) -> None:
-        loop = asyncio.get_running_loop()
-        last_write = [loop.time()]
-        pinger = asyncio.create_task(_ping(response, ping, last_write)) if ping else None
+        writer = _Writer(response)
+        pinger = asyncio.create_task(_ping(writer, ping)) if ping else None
         if pinger is not None:  # a failed ping (client gone) surfaces at the next event's write instead
             pinger.add_done_callback(lambda task: task.cancelled() or task.exception())
         try:
             if isinstance(items, AsyncIterable):
                 async with closing_source(items) as source:
                     async for item in source:
-                        await response.write(encode(item))
-                        last_write[0] = loop.time()
+                        await writer.send(encode(item))
             else:
                 for item in items:
-                    await response.write(encode(item))
-                    last_write[0] = loop.time()
+                    await writer.send(encode(item))
+            await writer.finish()
         finally:
+            writer.cancel()
             if pinger is not None:
                 pinger.cancel()
 
     return StreamingHTTPResponse(send_events, status, hdrs, "text/event-stream; charset=utf-8")
 
 
-async def _ping(response: StreamingHTTPResponse, interval: float, last_write: list[float]) -> None:
+class _Writer:
+    """The events of one response on their way out, and when the last went (for the pings).
+
+    An event is not written at once but batched, and the batch goes out in one write when the task next
+    waits (a callback the loop runs after the task's step) or once it reaches `BATCH_BYTES`: a subscriber
+    that fell behind catches up with one system call rather than one per event, and one that keeps up
+    sees each event after the same step. The back-pressure of a batch written by the callback is waited
+    for at the next event.
+    """
+
+    __slots__ = ("_drain", "_handle", "_loop", "_parts", "_response", "_size", "last_write")
+
+    def __init__(self, response: StreamingHTTPResponse) -> None:
+        self._response = response
+        self._loop = asyncio.get_running_loop()
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._handle: asyncio.Handle | None = None
+        self._drain: Awaitable[None] | None = None
+        self.last_write = self._loop.time()
+
+    async def send(self, data: bytes) -> None:
+        """Queue *data* (whole events) after what is queued; wait while the client reads too slowly."""
+        drain, self._drain = self._drain, None
+        if drain is not None:
+            await drain
+        self._parts.append(data)
+        self._size += len(data)
+        if self._size >= BATCH_BYTES:
+            await self._write()
+        elif self._handle is None:
+            self._handle = self._loop.call_soon(self._write_soon)
+
+    async def finish(self) -> None:
+        """Write what is queued and wait for its back-pressure (the stream ends after it)."""
+        drain, self._drain = self._drain, None
+        if drain is not None:
+            await drain
+        if self._parts:
+            await self._write()
+
+    def cancel(self) -> None:
+        """The stream ends: nothing more is written."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _write(self) -> Awaitable[None]:
+        self.cancel()
+        parts = self._parts
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        parts.clear()
+        self._size = 0
+        self.last_write = self._loop.time()
+        return self._response.write(data)
+
+    def _write_soon(self) -> None:
+        self._handle = None
+        if self._parts:
+            self._drain = self._write()
+
+
+async def _ping(writer: _Writer, interval: float) -> None:
     """Write a comment whenever *interval* seconds pass without an event."""
     loop = asyncio.get_running_loop()
     while True:
-        await asyncio.sleep(max(0.0, last_write[0] + interval - loop.time()))
-        if loop.time() - last_write[0] >= interval:
-            await response.write(PING)
-            last_write[0] = loop.time()
+        await asyncio.sleep(max(0.0, writer.last_write + interval - loop.time()))
+        if loop.time() - writer.last_write >= interval:
+            await writer.send(PING)

@@ -251,7 +251,10 @@ class Cycle:
             return protocol.flow.drain
         framing = self.framing
         if framing is Framing.CHUNKED:
-            protocol.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
+            if len(data) < 16384:  # one buffer: uvloop sends it with write(); several go through uv_write
+                protocol.write(b"%x\r\n%s\r\n" % (len(data), data))
+            else:
+                protocol.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
         elif framing is Framing.LENGTH:
             if len(data) > self.remaining:
                 data = data[: self.remaining]
