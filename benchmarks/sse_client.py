@@ -72,9 +72,11 @@ class Sink:
     def __init__(self) -> None:
         self.latencies = array("q")  # ns
         self.total = 0
+        self.reads = 0  # reads that brought events
         self.last = 0
 
     def arrived(self, now: int, dues: list[bytes]) -> None:
+        self.reads += 1
         self.total += len(dues)
         self.last = now
         self.latencies.extend([now - int(d) for d in dues])
@@ -150,6 +152,7 @@ async def main(port: int, n: int, rate: float, seconds: float, grace: float) -> 
         "client_busy_pct": 100.0 * cpu / elapsed,
         "open_seconds": opened,
         "closed_early": sum(s.closed for s in subs),
+        "events_per_read": delivered / sink.reads if sink.reads else None,
     }
 
 
