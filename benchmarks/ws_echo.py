@@ -130,7 +130,7 @@ def main(argv: list[str]) -> int:
                 except ServerError as exc:
                     results.note(f"{peer.label}: server did not start: {str(exc).splitlines()[0]}")
                 except (RuntimeError, TimeoutError) as exc:
-                    results.note(f"{peer.label}: round {rnd + 1} failed: {exc}")
+                    results.note(f"{peer.label}: round {rnd + 1} failed: {type(exc).__name__} {exc}")
     except KeyboardInterrupt as exc:
         results.note(f"run stopped before the end: {type(exc).__name__} {exc}")
     finally:
