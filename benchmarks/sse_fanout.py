@@ -61,6 +61,31 @@ def session(server, peer: Peer, subscribers: int, rate: int, seconds: float, res
         results.add(peer.key, k + "busy", r["server_busy_pct"])
 
 
+# What the profile says about Necktie's numbers (kept with the section: it describes the code measured).
+ABOUT_NECKTIE = [
+    "**Where Necktie's CPU per event goes.** Each delivery is a subscriber task woken by its queue, the "
+    "event encoded, and a write system call. py-spy (`--native`) on the server at 100 events/s before "
+    "issue 21's change put ~40 % of its samples in `write` alone: one system call per event per "
+    "subscriber, as in every peer (`/proc/PID/io` counts one write per delivered event for Sanic and for "
+    "Necktie then). `pynecktie.sse` now batches: the events a subscriber has ready when its task runs go "
+    "out in one write (up to 32 KiB) when the task next waits, with the same back-pressure, and a lone "
+    "event is never held back for the next. Once subscribers fall behind, the system calls fall with the "
+    "backlog (one per 15–25 events at 100 events/s here), so Necktie keeps up where the peers fall "
+    "behind; a one-line string event is also encoded without building an `Event`.",
+    "**The miss at 10 events/s.** Nobody falls behind there, so each event is still its own write, and "
+    "Sanic's CPU per event is lower than Necktie's (Necktie's p99 stays lower). Candidates, not yet "
+    "measured one by one: the extra loop callback per event that the batching costs when there is nothing "
+    "to batch, and the async-generator layers between the queue and the write (the app's generator, "
+    "then `sse()`'s iteration) where Sanic's handler writes straight from its loop. Part of the gap is "
+    "not understood: at the same count of write system calls, the calls themselves took a larger share "
+    "of Necktie's samples than of Sanic's.",
+    "**1,000 events/s.** Putting one event into 1,000 queues costs the event source about 1 ms of CPU, "
+    "so at 1,000 events/s the source alone needs the server's whole core, in every peer: every server "
+    "falls behind from the start, and this rate measures how each copes with overload (some sessions "
+    "did not finish in time; they are in the notes).",
+]
+
+
 def render(results: Results, head: list[str], subscribers: int, rates: list[int],
            seconds: float) -> list[str]:
     """The section: a peer table per rate, and Necktie's standing."""
@@ -94,6 +119,8 @@ def render(results: Results, head: list[str], subscribers: int, rates: list[int]
                             f"({'met' if max(cpu) < 1 else 'missed'})")
     if verdicts:
         out += ["Target (issue 21): ahead of every peer. This run: " + "; ".join(verdicts) + ".", ""]
+    for paragraph in ABOUT_NECKTIE:
+        out += [paragraph, ""]
     if results.notes:
         out += ["Notes:", ""] + [f"- {n}" for n in results.notes] + [""]
     return out
