@@ -9,7 +9,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from . import files
+from . import files, health
 from . import openapi as _openapi
 from .asgi import run_asgi
 from .background import BackgroundWork, TaskSource
@@ -70,6 +70,7 @@ class Necktie(Registry):
         self._compression: Compression | None = None  # for requests that match no route
         self._watchdogs: Watchdogs | None = None
         self.background = BackgroundWork()
+        self.health = health.Health()  # liveness and readiness (LIVENESS_PATH, READINESS_PATH)
 
     def __repr__(self) -> str:
         return f"Necktie(name={self.name!r})"
@@ -166,6 +167,7 @@ class Necktie(Registry):
     def finalize(self) -> None:
         """Fix each route's middleware chain; done once before serving and again after any registration."""
         _openapi.install(self)  # /openapi.json and /docs, once, if OPENAPI_SERVE (or DEBUG) says so
+        health.install(self)  # LIVENESS_PATH and READINESS_PATH, once, if set
         app_req, app_resp = tuple(self.request_middleware), tuple(reversed(self.response_middleware))
         self._app_chains = (app_req, app_resp)
         install_compression(self)

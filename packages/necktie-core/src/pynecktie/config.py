@@ -75,6 +75,12 @@ class Config(BaseModel):
     KEEP_ALIVE_TIMEOUT: NonNegativeFloat = 5.0
     KEEP_ALIVE_MAX_REQUESTS: NonNegativeInt = 0
     GRACEFUL_SHUTDOWN_TIMEOUT: NonNegativeFloat = 15.0
+    # Health and drain (pynecktie.health; the drain is necktie-server's): probe paths (None: no route), how
+    # long a readiness check may take, and how long a SIGTERM'd server keeps accepting while readiness is 503
+    LIVENESS_PATH: str | None = Field(default=None, pattern=r"^/[^<>{}\s]*$")
+    READINESS_PATH: str | None = Field(default=None, pattern=r"^/[^<>{}\s]*$")
+    READINESS_CHECK_TIMEOUT: NonNegativeFloat = 2.0
+    DRAIN_DELAY: NonNegativeFloat = 0.0
     # Write flow control: writes wait while the transport buffers more than this many bytes.
     WRITE_BUFFER_HIGH: PositiveInt = 1 << 18
     # Proxies and logging

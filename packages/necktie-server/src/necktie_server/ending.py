@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, cast
 from pynecktie.exceptions import ConnectionClosed, NecktieException, RequestTimeout
 
 from . import upgrade
-from .cycle import Cycle
-from .state import BODY, CLOSING, EOF, HEAD, LINGER, STOPPED, ConnectionState
+from .cycle import Cycle, Stage
+from .state import BODY, CLOSING, EOF, HEAD, IDLE, LINGER, STOPPED, ConnectionState
 
 if TYPE_CHECKING:
     from .protocol import HttpProtocol
@@ -140,9 +140,27 @@ class Ending(ConnectionState):
         elif not self.cycles:
             self.close()
 
+    def drain(self) -> None:
+        """The server drains: each answer whose head has not gone out says ``Connection: close``.
+
+        An answer already under way keeps the head it sent; the next request on the connection, if one
+        comes, is answered with ``Connection: close`` (the server's ``draining`` flag).
+        """
+        for cycle in self.cycles:
+            if cycle.stage is Stage.IDLE:
+                cycle.keep_alive = False
+
     def shutdown(self) -> None:
-        """Close now if idle; otherwise after the response in progress."""
+        """Close now if idle; otherwise after the response in progress.
+
+        Idle means between two requests. A connection whose first request has not come yet, or whose
+        request head is arriving, is not: closing it would lose a request the client has already sent
+        (it may have been accepted during the drain). It is answered (with ``Connection: close``), or
+        closed by its timers, or cut at the end of the graceful shutdown.
+        """
         if not self.cycles and self.parsing is None:
+            if self.state is HEAD or (self.state is IDLE and not self.requests_started):
+                return
             self.close()
         else:
             for cycle in self.cycles:

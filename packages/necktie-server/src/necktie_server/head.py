@@ -85,7 +85,7 @@ class HeadReader(ConnectionState):
         headers = self._headers
         if authority is not None:
             headers = _with_host(headers, authority)
-        keep_alive = self.settings.keep_alive and parser.should_keep_alive() and not self.server.stopping
+        keep_alive = self.settings.keep_alive and parser.should_keep_alive() and not self.server.draining
         request = Request(
             self.app, _METHODS.get(method) or method.decode("ascii"), target, version, headers, self.conn_info
         )

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from pynecktie import lifecycle
 from pynecktie.config import describe_error
 
+from . import drain as drain_steps
 from . import logs, tls
 from .__about__ import __version__
 from .errors import StartupError
@@ -45,6 +46,9 @@ class Connection(Protocol):
     def shutdown(self) -> None:
         """Close now if idle, else after what is in progress (graceful shutdown)."""
 
+    def drain(self) -> None:
+        """No more keep-alive: answers not begun yet say ``Connection: close`` (`necktie_server.drain`)."""
+
 
 @dataclass(eq=False)
 class ServerState:
@@ -54,7 +58,8 @@ class ServerState:
     settings: ServerSettings
     loop: asyncio.AbstractEventLoop
     connections: set[Connection] = field(default_factory=set)
-    stopping: bool = False
+    draining: bool = False  # from the drain's start: no more keep-alive
+    stopping: bool = False  # from the listener's close: new connections are answered 503
     access_log: Callable[[Cycle], None] | None = None
 
 
@@ -72,8 +77,12 @@ class Server:
         unix: str | None = None,
         backlog: int = 1024,
         access_log: bool | None = None,
+        exclusive: bool | None = None,
     ) -> None:
+        """*exclusive*: this process alone listens on *sock* (default: True when the server binds its own
+        socket), so the drain may close it quietly (`necktie_server.drain.close_listener`)."""
         self.app = app
+        self.exclusive = sock is None if exclusive is None else exclusive
         self.host = host
         self.port = port
         self.sock = sock
@@ -134,16 +143,21 @@ class Server:
             factory, self.host, self.port, ssl=self.ssl, backlog=self.backlog, reuse_address=True
         )
 
-    async def stop(self) -> None:
-        """Run the app's shut-down sequence (`pynecktie.lifecycle`) around a graceful drain: stop accepting,
-        let in-flight requests finish within ``GRACEFUL_SHUTDOWN_TIMEOUT``, close the rest."""
+    async def stop(self, drain_delay: float = 0.0, hurry: asyncio.Event | None = None) -> None:
+        """Drain, then run the app's shut-down sequence (`pynecktie.lifecycle`) around the graceful part:
+        readiness 503 and ``Connection: close`` at once, *drain_delay* seconds still accepting (less once
+        *hurry* is set), stop accepting, let in-flight requests finish within
+        ``GRACEFUL_SHUTDOWN_TIMEOUT``, close the rest (`necktie_server.drain` tells the whole story)."""
         state, server = self.state, self.server
         if state is None or server is None:
             return
+        drain_steps.begin(state)
+        await drain_steps.wait_delay(drain_delay, hurry)
 
         async def drain() -> None:
+            with contextlib.ExitStack() as own:
+                await drain_steps.close_listener(server, self._own_sockets(own))
             state.stopping = True
-            server.close()
             for conn in list(state.connections):
                 conn.shutdown()
             deadline = state.loop.time() + self.app.config.GRACEFUL_SHUTDOWN_TIMEOUT
@@ -155,6 +169,14 @@ class Server:
             await asyncio.sleep(0)
 
         await lifecycle.stop(self.app, state.loop, drain)
+
+    def _own_sockets(self, stack: contextlib.ExitStack) -> list[socket.socket] | None:
+        """The listening sockets when this process alone holds them (copies, closed with *stack*)."""
+        if not self.exclusive:
+            return None
+        if self.sock is not None:
+            return [self.sock]
+        return [stack.enter_context(socket.fromfd(s.fileno(), s.family, s.type)) for s in self.sockets]
 
 
 def banner(app: Necktie, address: str, workers: int, reload: bool) -> str:
@@ -253,14 +275,6 @@ def _address(sock: socket.socket, host: str | None, unix: str | None, tls_on: bo
     return describe(host if host else sock.getsockname()[0], sock.getsockname()[1], None, tls_on)
 
 
-def _stop_on_signals(loop: asyncio.AbstractEventLoop) -> asyncio.Event:
-    """An event set by SIGINT or SIGTERM (handlers in place before anyone is told the server is up)."""
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
-
-
 def _run_single(
     app: Necktie,
     sock: socket.socket,
@@ -270,17 +284,20 @@ def _run_single(
     unix: str | None,
     owned: bool,
 ) -> None:
-    server = Server(app, sock=sock, ssl=context, access_log=access, backlog=app.config.BACKLOG)
+    server = Server(
+        app, sock=sock, ssl=context, access_log=access, backlog=app.config.BACKLOG, exclusive=owned
+    )
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        stop = _stop_on_signals(loop)
+        stop = drain_steps.StopSignals(loop)  # in place before anyone is told the server is up
         await app.dispatch("main_process_start", loop)
         await server.start()
         logger.info(banner(app, _address(sock, host, unix, context is not None), 1, False))
         await stop.wait()
-        logger.info("Shutting down")
-        await server.stop()
+        delay = stop.drain_delay(app.config.DRAIN_DELAY)
+        logger.info("Shutting down" + (f" (draining for {delay:g} s first)" if delay else ""))
+        await server.stop(delay, stop.hurry)
         await app.dispatch("main_process_stop", loop)
 
     try:
@@ -292,16 +309,20 @@ def _run_single(
 
 def _run_worker(app: Necktie, spec: WorkerSpec, context: _ssl.SSLContext | None, access: bool) -> None:
     sock = spec.listening_socket(app.config.BACKLOG)
-    server = Server(app, sock=sock, ssl=context, access_log=access, backlog=app.config.BACKLOG)
+    # A worker that binds its own SO_REUSEPORT socket holds it alone; an inherited one is shared.
+    exclusive = spec.fd is None
+    server = Server(
+        app, sock=sock, ssl=context, access_log=access, backlog=app.config.BACKLOG, exclusive=exclusive
+    )
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        stop = _stop_on_signals(loop)
+        stop = drain_steps.StopSignals(loop, hangup_hint=False)  # SIGHUP is for the supervisor
 
         def watch_parent() -> None:
             if spec.orphaned():
                 logger.warning("Worker %s: the supervisor is gone; stopping", spec.index)
-                stop.set()
+                stop.signal(signal.SIGINT)
             else:
                 loop.call_later(1.0, watch_parent)
 
@@ -309,7 +330,7 @@ def _run_worker(app: Necktie, spec: WorkerSpec, context: _ssl.SSLContext | None,
         spec.announce_ready()
         watch_parent()
         await stop.wait()
-        await server.stop()
+        await server.stop(stop.drain_delay(app.config.DRAIN_DELAY), stop.hurry)
 
     uvloop.run(main())
     sock.close()

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import socket
 import stat
+import struct
+import sys
 
 from .errors import StartupError
+
+SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)  # Linux's value; Python names it since 3.13
+# A classic BPF socket filter (struct sock_filter: code, jt, jf, k): load the TCP header's flags byte (a
+# socket filter sees the segment from its TCP header on), drop the segment when SYN is set, else keep it.
+_DROP_SYN = struct.pack(
+    "=HBBI HBBI HBBI HBBI",
+    *(0x30, 0, 0, 13),  # ldb [13]
+    *(0x45, 0, 1, 0x02),  # jset #SYN: next, else skip one
+    *(0x06, 0, 0, 0),  # ret #0 (drop)
+    *(0x06, 0, 0, 0xFFFFFFFF),  # ret #-1 (keep all of it)
+)
 
 
 def reuse_port_available() -> bool:
@@ -88,3 +102,31 @@ def bind_unix(path: str, *, backlog: int) -> socket.socket:
         sock.close()
         raise StartupError(f"cannot listen on unix:{path}: {exc.strerror or exc}") from None
     return sock
+
+
+def refuse_new_connections(sock: socket.socket) -> bool:
+    """Make the TCP listening socket *sock* drop new connection requests (SYNs) while the handshakes under
+    way still complete, so its accept queue can be emptied before it is closed (`necktie_server.drain`).
+
+    Linux only (a socket filter); False where it cannot be done. Only for a socket no other process
+    listens on: the filter belongs to the socket, not to this process's descriptor.
+    """
+    if not sys.platform.startswith("linux"):  # pragma: no cover - the server's platform is Linux
+        return False
+    program = ctypes.create_string_buffer(_DROP_SYN, len(_DROP_SYN))
+    fprog = struct.pack("@HP", len(_DROP_SYN) // 8, ctypes.addressof(program))  # struct sock_fprog
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+    except OSError:
+        return False
+    return True
+
+
+def accept_queue_length(sock: socket.socket) -> int:
+    """Connections the kernel has completed on the listening socket *sock* that are not accepted yet
+    (Linux reports it as ``tcpi_unacked`` of a listener's ``TCP_INFO``); 0 where it cannot tell."""
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return 0
+    return struct.unpack_from("=I", info, 24)[0] if len(info) >= 28 else 0

@@ -175,6 +175,9 @@ class WebSocketConnection(WebSocket, asyncio.Protocol):
                 self._waiting -= 1
 
     # -- server lifecycle -----------------------------------------------------------------------------
+    def drain(self) -> None:
+        """A WebSocket has no next response to say ``Connection: close`` on: it closes at the shutdown."""
+
     def shutdown(self) -> None:
         """Graceful shutdown: close with 1001 (going away); the handler sees the close."""
         if not self.lost and self.protocol.state is State.OPEN:

@@ -1,83 +1,30 @@
 """Necktie behind a real nginx reverse proxy on loopback, request and response buffering off.
 
-The site configuration is the one docs/deployment.md shows, taken from the page. nginx comes from
-Debian's ``nginx`` package (``.ci/run`` installs it; as root this module installs it too when missing).
-It runs as this user's single process (``master_process off``) with its config, pid
-and logs in a temporary directory, listening on 127.0.0.1 and ::1 only.
+The site configuration is the one docs/deployment.md shows, taken from the page; nginx runs as
+`nginx_support` says, listening on 127.0.0.1 and ::1 only.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
 import socket
-import subprocess
-import textwrap
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import h11
+import nginx_support
 import pytest
 from necktie_testing import LiveServer
 from pynecktie import Necktie
 from pynecktie.response import stream, text
 
 CHUNK = 4096
-DEPLOYMENT_DOC = Path(__file__).resolve().parents[4] / "docs" / "deployment.md"
 
 
 def documented_site(upstream_port: int, listen: str) -> str:
     """The nginx configuration of docs/deployment.md, pointed at *upstream_port* and listening on *listen*."""
-    block = re.search(r"```nginx\n(.*?)```", DEPLOYMENT_DOC.read_text(), flags=re.S)
-    assert block is not None, "docs/deployment.md shows no nginx configuration"
-    site = block[1]
-    assert "server 127.0.0.1:8000;" in site and "listen 80;" in site
+    site = nginx_support.documented_site("server 127.0.0.1:8000;")
+    assert "listen 80;" in site
     site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};")
     return site.replace("listen 80;", listen)
-
-
-def _find_nginx() -> str | None:
-    for candidate in (shutil.which("nginx"), "/usr/sbin/nginx"):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-def _install_nginx() -> str:
-    nginx = _find_nginx()
-    if nginx:
-        return nginx
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        pytest.skip("nginx is not installed and cannot be (needs root and apt-get): apt-get install nginx")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "nginx"]
-    if subprocess.run(install, env=env, capture_output=True, timeout=600).returncode != 0:
-        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, timeout=600)
-        result = subprocess.run(install, env=env, capture_output=True, text=True, timeout=600)
-        if result.returncode != 0:
-            pytest.skip(f"nginx could not be installed with apt-get: {result.stderr.strip()[-300:]}")
-    nginx = _find_nginx()
-    if nginx is None:
-        pytest.skip("apt-get installed nginx but no nginx binary was found")
-    return nginx
-
-
-def _free_port(host: str) -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def _ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as sock:
-            sock.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
 def make_app() -> Necktie:
@@ -115,51 +62,20 @@ def make_app() -> Necktie:
 
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, dict[str, int]]]:
-    nginx = _install_nginx()
+    nginx = nginx_support.install_nginx()
     app = make_app()
     server = LiveServer(app).start()
     prefix = tmp_path_factory.mktemp("nginx")
-    ports = {"127.0.0.1": _free_port("127.0.0.1")}
+    ports = {"127.0.0.1": nginx_support.free_port("127.0.0.1")}
     listen = f"listen 127.0.0.1:{ports['127.0.0.1']};"
-    if _ipv6_loopback():
-        ports["::1"] = _free_port("::1")
+    if nginx_support.ipv6_loopback():
+        ports["::1"] = nginx_support.free_port("::1")
         listen += f" listen [::1]:{ports['::1']};"
-    site = documented_site(server.port, listen)
-    (prefix / "nginx.conf").write_text(textwrap.dedent(f"""\
-        daemon off;
-        master_process off;
-        worker_processes 1;
-        pid {prefix}/nginx.pid;
-        error_log {prefix}/error.log info;
-        events {{ worker_connections 64; }}
-        http {{
-          access_log off;
-          client_body_temp_path {prefix}/client_body;
-          proxy_temp_path {prefix}/proxy;
-          fastcgi_temp_path {prefix}/fastcgi;
-          uwsgi_temp_path {prefix}/uwsgi;
-          scgi_temp_path {prefix}/scgi;
-          include {prefix}/site.conf;
-        }}
-    """))
-    (prefix / "site.conf").write_text(site)
-    process = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e",
-                                str(prefix / "error.log")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, f"nginx exited: {process.stdout.read().decode()}"  # type: ignore[union-attr]
-            try:
-                socket.create_connection(("127.0.0.1", ports["127.0.0.1"]), timeout=5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "nginx did not start listening"
-                time.sleep(0.05)
-        yield server, ports
+        site = documented_site(server.port, listen)
+        with nginx_support.running_nginx(nginx, prefix, site, ports["127.0.0.1"]):
+            yield server, ports
     finally:
-        process.terminate()
-        process.wait(30)
-        process.stdout.close()  # type: ignore[union-attr]
         server.stop()
 
 
