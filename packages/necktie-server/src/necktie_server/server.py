@@ -371,6 +371,7 @@ def _run_supervisor(
         host=host,
         port=reserved.getsockname()[1] if shared_fd is None else 0,
         graceful_timeout=app.config.GRACEFUL_SHUTDOWN_TIMEOUT,
+        drain_delay=app.config.DRAIN_DELAY,
         watcher=watcher,
         on_ready=lambda: logger.info(banner(app, address, count, reload)),
     )

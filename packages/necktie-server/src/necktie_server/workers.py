@@ -5,7 +5,8 @@ line, or the script that called ``app.run()``), told through the environment tha
 where to listen: either an inherited listening socket shared by all, or the address to bind with
 SO_REUSEPORT so the kernel balances connections among the workers' own sockets. A worker reports on a
 pipe once it accepts connections. The supervisor restarts a worker that dies, restarts all of them when
-the reloader sees a change, and on SIGINT/SIGTERM passes the signal on and waits for them to finish.
+the reloader sees a change, replaces them one by one on SIGHUP (`necktie_server.rolling`), and on
+SIGINT/SIGTERM passes the signal on and waits for them to finish.
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ class Supervisor:
         host: str | None = None,
         port: int = 0,
         graceful_timeout: float = 15.0,
+        drain_delay: float = 0.0,
         watcher: Watcher | None = None,
         on_ready: Callable[[], None] | None = None,
     ) -> None:
@@ -130,9 +132,13 @@ class Supervisor:
         self.host = host
         self.port = port
         self.graceful_timeout = graceful_timeout
+        self.drain_delay = drain_delay
         self.watcher = watcher
         self.on_ready = on_ready
         self.workers: dict[int, _Worker] = {}
+        self.retiring: list[_Worker] = []  # replaced by a rolling restart, draining
+        self.roll_requested = False
+        self.candidate: _Worker | None = None  # a rolling restart's new worker, not yet serving: not reaped
         self.failed_starts = 0
         self.stop_signal: int | None = None
         self.signals_seen = 0
@@ -165,6 +171,12 @@ class Supervisor:
                     break
                 if self.watcher is not None and (changed := self.watcher.take_changes()):
                     self._reload(changed)
+                if self.roll_requested:
+                    from .rolling import roll
+
+                    failure = roll(self)
+                    if failure:
+                        break
                 if (
                     not announced
                     and len(self.workers) == self.count
@@ -192,8 +204,12 @@ class Supervisor:
             if self.stop_signal is None:
                 self.stop_signal = signum
 
+        def on_hangup(signum: int, frame: object) -> None:
+            self.roll_requested = True
+
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, on_stop)
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hangup)
         # A Python-level handler makes SIGCHLD write to the wake-up fd, so a dead worker ends the wait.
         previous[signal.SIGCHLD] = signal.signal(signal.SIGCHLD, lambda signum, frame: None)
         signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
@@ -233,7 +249,7 @@ class Supervisor:
                 logger.debug("Worker %s ready (pid %s)", worker.index, pid_text)
 
     # -- workers --------------------------------------------------------------------------------------
-    def _spawn(self, index: int) -> None:
+    def _spawn(self, index: int) -> _Worker:
         spec = WorkerSpec(
             index=index,
             parent=os.getpid(),
@@ -245,12 +261,13 @@ class Supervisor:
         fds = (self._ready_w,) if self.shared_fd is None else (self._ready_w, self.shared_fd)
         env = {**os.environ, WORKER_ENV: spec.dumps()}
         process = subprocess.Popen(self.command, env=env, pass_fds=fds)
-        self.workers[index] = _Worker(index, process, time.monotonic())
+        worker = self.workers[index] = _Worker(index, process, time.monotonic())
+        return worker
 
     def _reap(self) -> str | None:
         for index, worker in list(self.workers.items()):
             code = worker.process.poll()
-            if code is None:
+            if code is None or worker is self.candidate:
                 continue
             del self.workers[index]
             if worker.ready:
@@ -289,10 +306,10 @@ class Supervisor:
 
     def _terminate(self, signum: int) -> None:
         """Pass *signum* to every worker and wait for them; kill those still running after the grace time."""
-        alive = [w for w in self.workers.values() if w.process.poll() is None]
+        alive = [w for w in (*self.workers.values(), *self.retiring) if w.process.poll() is None]
         for worker in alive:
             _signal(worker.process, signum)
-        deadline = time.monotonic() + self.graceful_timeout + KILL_GRACE
+        deadline = time.monotonic() + self.stop_time(signum)
         # Another SIGINT/SIGTERM while stopping means "now"; while reloading, the first one only stops.
         patience = self.signals_seen + (1 if self.stop_signal is None else 0)
         while alive:
@@ -312,6 +329,12 @@ class Supervisor:
                 break
             self._wait(0.1)
         self.workers.clear()
+        self.retiring.clear()
+
+    def stop_time(self, signum: int) -> float:
+        """How long a worker sent *signum* may take to stop before it is killed."""
+        drain = self.drain_delay if signum == signal.SIGTERM else 0.0
+        return drain + self.graceful_timeout + KILL_GRACE
 
 
 def _signal(process: subprocess.Popen[bytes], signum: int) -> None:

@@ -104,7 +104,8 @@ def _check(kind: str, body: bytes) -> str | None:
         return None if body == expected else f"download of {len(body)} bytes, not {len(expected)}"
     text = body.decode()
     ticks = [line for line in text.split("\n") if line.startswith("data: tick ")]
-    complete = ticks == [f"data: tick {i}" for i in range(EVENTS)] and text.endswith("event: end\ndata: bye\n\n")
+    ended = text.endswith("event: end\ndata: bye\n\n")
+    complete = ticks == [f"data: tick {i}" for i in range(EVENTS)] and ended
     return None if complete else f"event stream cut: {len(ticks)} ticks, ends {text[-30:]!r}"
 
 
@@ -151,7 +152,8 @@ class Load:
                 if conn is None:
                     conn = _Connection(self.host, self.port)
                 response, body = _one(conn, kind)
-                problem = f"status {response.status_code}" if response.status_code != 200 else _check(kind, body)
+                status = response.status_code
+                problem = f"status {status}" if status != 200 else _check(kind, body)
             except (OSError, h11.ProtocolError) as exc:
                 problem = f"{type(exc).__name__}: {exc}"
                 response = None

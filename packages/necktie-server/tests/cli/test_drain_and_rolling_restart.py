@@ -71,8 +71,8 @@ def test_two_servers_behind_nginx_drain_and_restart_one_after_the_other(spawn, t
         assert f"server {address} " in site
         site = site.replace(f"server {address} ", f"server 127.0.0.1:{port} ")
     assert "keepalive_timeout 4s;" in site and "listen 80;" in site
-    site = site.replace("keepalive_timeout 4s;", "keepalive_timeout 1s;").replace("listen 80;",
-                                                                                   f"listen 127.0.0.1:{listen};")
+    site = site.replace("keepalive_timeout 4s;", "keepalive_timeout 1s;")
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{listen};")
     with nginx_support.running_nginx(nginx, tmp_path, site, listen):
         load = Load("127.0.0.1", listen).start()
         try:
