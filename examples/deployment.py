@@ -25,6 +25,20 @@ async def upload(request):
     return stream(progress)
 
 
+# Probes for a load balancer or Kubernetes; readiness is 503 while a check fails or the server drains.
+app.config.update_config({"LIVENESS_PATH": "/livez", "READINESS_PATH": "/readyz"})
+
+
+@app.listener("before_server_start")
+async def open_pool(app):
+    app.ctx.pool = {"connected": True}  # stands for a database pool
+
+
+@app.health.check
+async def database():
+    return app.ctx.pool["connected"]
+
+
 @app.listener("main_process_start")
 async def announce(app):
     print(f"supervisor {os.getpid()} starting workers")

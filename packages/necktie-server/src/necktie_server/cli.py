@@ -74,7 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="necktie",
         description="Serve a Necktie app.",
-        epilog="Settings not given here come from app.config (NECKTIE_<NAME> environment variables).",
+        epilog=(
+            "Settings not given here come from app.config (NECKTIE_<NAME> environment variables). "
+            "Signals: SIGTERM drains (readiness 503 for DRAIN_DELAY seconds, still serving) and stops "
+            "gracefully; SIGINT stops gracefully at once; SIGHUP to a server with --workers N replaces "
+            "the workers one by one (a rolling restart: each new worker accepts before the old one drains)."
+        ),
     )
     parser.add_argument(
         "target",
@@ -101,7 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve HTTP/2 too: over TLS by ALPN, in cleartext by prior knowledge (necktie-server[http2])",
     )
     procs = parser.add_argument_group("processes")
-    procs.add_argument("-w", "--workers", type=int, metavar="N", help="worker processes (default 1)")
+    procs.add_argument(
+        "-w",
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes (default 1); SIGHUP replaces them one by one (rolling restart)",
+    )
     procs.add_argument("--fast", action="store_true", help="one worker per CPU core")
     procs.add_argument(
         "--reload", action="store_true", help="restart when a .py file changes (development; turns debug on)"
