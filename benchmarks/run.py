@@ -1155,8 +1155,13 @@ EXTRAS = [
 EXTRA_QUICK_TIMEOUT = 120.0  # seconds for one script's --quick run
 
 # Sections other scripts write into the report (benchmarks/soak.py, benchmarks/callgrind_hello.py's numbers,
-# the EXTRAS): a run keeps them.
-KEPT_SECTIONS = ("## Soak", "## Instructions per /hello (callgrind)", *(e.heading for e in EXTRAS))
+# benchmarks/rolling_restart.py, the EXTRAS): a run keeps them.
+KEPT_SECTIONS = (
+    "## Soak",
+    "## Instructions per /hello (callgrind)",
+    "## Rolling restart",
+    *(e.heading for e in EXTRAS),
+)
 
 
 def run_extras_quick() -> list[str]:
