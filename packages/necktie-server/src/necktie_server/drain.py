@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("necktie.root")
 
-HANDSHAKE_SETTLE = 0.2  # after SYNs are dropped: time for handshakes under way (one round trip) to complete
+HANDSHAKE_SETTLE = 0.1  # after SYNs are dropped: handshakes under way complete (a round trip on a LAN)
 QUEUE_WAIT = 5.0  # at most this long for the loop to accept what the kernel queued before the close
 
 
