@@ -7,7 +7,7 @@ The order, for one serving process (`Server.stop`):
    its next response), so clients come back on new connections, which a load balancer can send elsewhere.
 2. **Wait** ``DRAIN_DELAY`` seconds (only on ``SIGTERM``, and for a worker a rolling restart replaces),
    still accepting and serving as usual: the time a load balancer needs to see the 503, or to see the
-   Kubernetes endpoint go, before it stops sending new connections. Another signal ends the wait.
+   Kubernetes endpoint go, before it stops sending new connections. ``SIGINT`` ends the wait.
 3. **Close the listener quietly** (`close_listener`): closing a listening socket resets the connections
    the kernel has completed but the server has not accepted yet, and the handshakes under way. When this
    process alone holds the socket (not a socket shared with other workers), it first makes the socket drop
@@ -63,8 +63,9 @@ async def close_listener(server: Any, own_sockets: list[socket.socket] | None) -
 
 class StopSignals:
     """How a serving process learns to stop: the first SIGINT or SIGTERM says how (SIGTERM: with the
-    drain delay), a later one ends the delay (``hurry``). SIGHUP is logged and ignored here: a rolling
-    restart is the supervisor's (``--workers N``)."""
+    drain delay); a SIGINT after it ends the delay (``hurry``). A repeated SIGTERM changes nothing: a
+    process manager may send it to the supervisor and its workers alike, which the supervisor passes on
+    too. SIGHUP is logged and ignored here: a rolling restart is the supervisor's (``--workers N``)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, *, hangup_hint: bool = True) -> None:
         self.received: asyncio.Future[int] = loop.create_future()
@@ -74,11 +75,11 @@ class StopSignals:
         loop.add_signal_handler(signal.SIGHUP, self._hangup, hangup_hint)
 
     def signal(self, signum: int) -> None:
-        """Stop (the first time), or hurry the stop already under way."""
-        if self.received.done():
-            self.hurry.set()
-        else:
+        """Stop (the first time); SIGINT later hurries the stop already under way."""
+        if not self.received.done():
             self.received.set_result(signum)
+        elif signum == signal.SIGINT:
+            self.hurry.set()
 
     def _hangup(self, hint: bool) -> None:
         if hint:
