@@ -48,16 +48,24 @@ def begin(state: ServerState) -> None:
         conn.drain()
 
 
-async def close_listener(server: Any, own_sockets: list[socket.socket] | None) -> None:
-    """Step 3: stop accepting; with *own_sockets* (the listening sockets, held by this process alone),
-    without resetting a connection the kernel already took for us."""
-    loop = asyncio.get_running_loop()
-    tcp = [s for s in own_sockets or () if s.family in (socket.AF_INET, socket.AF_INET6)]
-    if tcp and all([refuse_new_connections(sock) for sock in tcp]):
-        await asyncio.sleep(HANDSHAKE_SETTLE)
-        deadline = loop.time() + QUEUE_WAIT
-        while any(accept_queue_length(sock) for sock in tcp) and loop.time() < deadline:
-            await asyncio.sleep(0.01)
+async def close_listener(server: Any, sock: socket.socket | None, exclusive: bool) -> None:
+    """Step 3: stop accepting (*server*: an asyncio server listening on *sock*, or on sockets of its own
+    when None); when this process alone holds them (*exclusive*), without resetting a connection the
+    kernel already took for us."""
+    with contextlib.ExitStack() as copies:
+        if not exclusive:
+            own: list[Any] = []
+        elif sock is not None:
+            own = [sock]
+        else:  # the server's own sockets, as socket objects (copies of their descriptors)
+            own = [copies.enter_context(socket.fromfd(s.fileno(), s.family, s.type)) for s in server.sockets]
+        tcp = [s for s in own if s.family in (socket.AF_INET, socket.AF_INET6)]
+        if tcp and all([refuse_new_connections(s) for s in tcp]):
+            loop = asyncio.get_running_loop()
+            await asyncio.sleep(HANDSHAKE_SETTLE)
+            deadline = loop.time() + QUEUE_WAIT
+            while any(accept_queue_length(s) for s in tcp) and loop.time() < deadline:
+                await asyncio.sleep(0.01)
     server.close()
 
 

@@ -155,8 +155,7 @@ class Server:
         await drain_steps.wait_delay(drain_delay, hurry)
 
         async def drain() -> None:
-            with contextlib.ExitStack() as own:
-                await drain_steps.close_listener(server, self._own_sockets(own))
+            await drain_steps.close_listener(server, self.sock, self.exclusive)
             state.stopping = True
             for conn in list(state.connections):
                 conn.shutdown()
@@ -169,14 +168,6 @@ class Server:
             await asyncio.sleep(0)
 
         await lifecycle.stop(self.app, state.loop, drain)
-
-    def _own_sockets(self, stack: contextlib.ExitStack) -> list[socket.socket] | None:
-        """The listening sockets when this process alone holds them (copies, closed with *stack*)."""
-        if not self.exclusive:
-            return None
-        if self.sock is not None:
-            return [self.sock]
-        return [stack.enter_context(socket.fromfd(s.fileno(), s.family, s.type)) for s in self.sockets]
 
 
 def banner(app: Necktie, address: str, workers: int, reload: bool) -> str:
