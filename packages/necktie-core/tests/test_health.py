@@ -86,3 +86,16 @@ def test_the_paths_must_be_plain_absolute_paths():
             app.config.LIVENESS_PATH = bad
     with pytest.raises(ValidationError):
         app.config.DRAIN_DELAY = -1
+
+
+async def test_a_new_start_is_ready_again_after_a_drain(call):
+    from pynecktie import lifecycle
+
+    app = _app()
+    await lifecycle.start(app)
+    app.health.begin_drain()
+    await lifecycle.stop(app)
+    assert (await call(app, "GET", "/readyz")).status == 503
+    await lifecycle.start(app)
+    assert (await call(app, "GET", "/readyz")).status == 200
+    await lifecycle.stop(app)

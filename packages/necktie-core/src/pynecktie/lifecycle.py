@@ -32,6 +32,7 @@ async def start(
 ) -> None:
     """Finalize *app*, run ``before_server_start``, *listen*, ``after_server_start``; start app tasks."""
     app.finalize()
+    app.health.draining = False  # started (again): readiness no longer reports an earlier drain
     await app.dispatch("before_server_start", loop)
     if listen is not None:
         await listen()
