@@ -147,10 +147,6 @@ class Http2Connection(asyncio.Protocol):
         self.streams.clear()
         self._sending.clear()
 
-    def drain(self) -> None:
-        """The server drains: new requests belong on a new connection, as after a graceful shutdown."""
-        self.shutdown()
-
     def shutdown(self) -> None:
         """Graceful shutdown: GOAWAY now (streams in progress finish), close once none is left."""
         if not self.closing and not self.lost:
@@ -165,6 +161,8 @@ class Http2Connection(asyncio.Protocol):
                 self.transport.write(goaway.serialize())
         if not self.streams:
             self._close()
+
+    drain = shutdown  # the server drains: new requests belong on a new connection (graceful GOAWAY)
 
     def _close(self) -> None:
         self.closing = True
