@@ -179,6 +179,12 @@ def median_ratio(results: Results, a: str, b: str, metric: str) -> float | None:
     return statistics.median(va) / statistics.median(vb)
 
 
+def best_peer(results: Results, peers: Sequence[Peer], metric: str, ref: str = "necktie") -> Peer | None:
+    """The peer other than *ref* with the highest median *metric* (None if none has one)."""
+    scored = [(statistics.median(v), p) for p in peers if p.key != ref and (v := results.get(p.key, metric))]
+    return max(scored, key=lambda t: t[0])[1] if scored else None
+
+
 def versions(names: Sequence[str]) -> str:
     """``name version`` of each installed distribution in *names* (this interpreter is the venv's)."""
     out = []

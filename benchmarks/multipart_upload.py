@@ -23,7 +23,19 @@ import random
 import sys
 import time
 
-from harness import Column, Deadline, options, peer_table, prepare, publish, report_head, rounds, serving
+from harness import (
+    Column,
+    Deadline,
+    best_peer,
+    median_ratio,
+    options,
+    peer_table,
+    prepare,
+    publish,
+    report_head,
+    rounds,
+    serving,
+)
 from loadclient import Reader, connect
 from run import (
     CLK_TCK,
@@ -48,6 +60,7 @@ PEERS = [
 ]
 BOUNDARY = "necktie-bench-3f9a1c7e5b2d"
 MIN_MIB_S = 100.0  # slower than this, an upload is cut off
+FLAT_MIB = 64  # RSS growth below this is flat memory (the test suite's bound for a 1 GiB upload)
 
 
 def upload(port: int, size: int, deadline: Deadline) -> dict:
@@ -132,9 +145,27 @@ def render(results: Results, size: int, head: list[str]) -> list[str]:
             Column("rss_growth_mib", "RSS growth MiB", 1),
         ],
     )
+    out += ["", verdict(results)]
     if results.notes:
         out += ["", "Notes:", ""] + [f"- {n}" for n in results.notes]
     return out + [""]
+
+
+def verdict(results: Results) -> str:
+    """Issue 21's target against this run."""
+    best = best_peer(results, PEERS, "gbps")
+    growth = results.get("necktie", "rss_growth_mib")
+    speed = median_ratio(results, "necktie", best.key, "gbps") if best else None
+    if best is None or speed is None or not growth:
+        return "**Target** (issue 21): ≥ 2× the best peer's GB/s at flat memory: not measured in this run."
+    cpu = median_ratio(results, "necktie", best.key, "cpu_s_per_gb") or float("nan")
+    flat = max(growth) < FLAT_MIB
+    return (
+        f"**Target** (issue 21): ≥ 2× the best peer's GB/s at flat memory. This run: {speed:.2f}× "
+        f"{best.label} (the fastest peer; CPU per GB {cpu:.2f}× theirs), Necktie's RSS growth at most "
+        f"{max(growth):.1f} MiB ({'flat' if flat else 'not flat'}): "
+        f"**{'met' if speed >= 2 and flat else 'missed'}**."
+    )
 
 
 def main(argv: list[str]) -> int:

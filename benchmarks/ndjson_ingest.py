@@ -20,7 +20,18 @@ import json
 import sys
 import time
 
-from harness import Column, Deadline, options, peer_table, prepare, publish, report_head, rounds, serving
+from harness import (
+    Column,
+    Deadline,
+    median_ratio,
+    options,
+    peer_table,
+    prepare,
+    publish,
+    report_head,
+    rounds,
+    serving,
+)
 from loadclient import Reader, connect
 from run import (
     APPS,
@@ -112,6 +123,16 @@ def render(results: Results, lines: int, line_bytes: float, head: list[str]) -> 
             Column("rss_growth_mib", "RSS growth MiB", 1),
         ],
     )
+    speed = median_ratio(results, "necktie", "starlette", "klines_s")
+    cpu = median_ratio(results, "necktie", "starlette", "cpu_us_per_line")
+    if speed is None or cpu is None:
+        out += ["", "**Target** (issue 21): ahead of the same validation by hand on Starlette: not measured."]
+    else:
+        out += [
+            "",
+            f"**Target** (issue 21): ahead of the same validation by hand on Starlette. This run: "
+            f"{speed:.2f}× its lines/s, {cpu:.2f}× its CPU per line: **{'met' if speed > 1 else 'missed'}**.",
+        ]
     if results.notes:
         out += ["", "Notes:", ""] + [f"- {n}" for n in results.notes]
     return out + [""]
