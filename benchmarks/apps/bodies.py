@@ -1,8 +1,9 @@
 """The bodies of the compression benchmark: a JSON document and a text, both made the same way every time.
 
-``json_body()`` is a list of orders (ids, names, e-mails, nested items, prices, timestamps, statuses) as an
-API would answer it, seeded; ``text_body()`` is English documentation (Python's own). Both are about 400 KB and
-the same bytes for every server and the driver (gzip makes about 6.6:1 of the JSON, 3.4:1 of the text).
+``json_body()`` is a list of orders (ids, names, e-mails, nested items, prices, timestamps, statuses) as
+an API would answer it, seeded; ``text_body()`` is English documentation (Python's own). Both are about
+400 KB and the same bytes for every server and the driver (gzip makes about 6.6:1 of the JSON, 3.4:1 of
+the text).
 """
 
 import json
