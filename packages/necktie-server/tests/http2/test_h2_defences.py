@@ -338,6 +338,16 @@ def test_dynamic_table_larger_than_advertised_is_a_compression_error(h2c):
     closed_with(h2c, (COMPRESSION_ERROR, PROTOCOL_ERROR))
 
 
+def test_a_client_offering_a_huge_table_does_not_make_the_server_keep_one(live, fresh):
+    # The client lets the server's encoder use a 1 GiB dynamic table: the server keeps its own bound.
+    with RawH2(live.port, values={HEADER_TABLE_SIZE: 1 << 30}) as conn:
+        conn.reader.decoder.max_allowed_table_size = 1 << 30
+        conn.handshake()
+        for i in range(5):
+            served(conn, 1 + 2 * i)
+            assert conn.reader.decoder.header_table_size <= LIMITS["HTTP2_HEADER_TABLE_SIZE"]
+
+
 # -- control-frame floods ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("flood", [
     pytest.param(settings({INITIAL_WINDOW_SIZE: 65535}), id="settings"),
