@@ -210,7 +210,7 @@ class Http2Connection(asyncio.Protocol):
             return
         problem = self.guard.feed(data)
         if problem is not None:
-            self._go_away(ErrorCodes.ENHANCE_YOUR_CALM, problem)
+            self._go_away(self.guard.code, problem)
             return
         try:
             events = self.h2.receive_data(data)

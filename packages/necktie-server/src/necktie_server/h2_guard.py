@@ -13,19 +13,25 @@ and answers with the reason to close the connection, or None:
   sends allows two more (`data_sent`): a client may acknowledge every one it reads with a WINDOW_UPDATE for
   the stream and one for the connection, as Go's does.
 
-The connection answers a reason with GOAWAY ``ENHANCE_YOUR_CALM`` (`necktie_server.h2_connection`).
+- a frame longer than `MAX_FRAME_SIZE`, refused on its header: h2 would buffer the whole declared length
+  (up to 16 MiB) before it checks it.
+
+The connection answers a reason with GOAWAY and the error code in ``code``: ``ENHANCE_YOUR_CALM``, or
+``FRAME_SIZE_ERROR`` for a frame too long (`necktie_server.h2_connection`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from h2.errors import ErrorCodes
 from h2.settings import SettingCodes, Settings
 
 from .settings import Http2Settings
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 FRAME_HEADER = 9
+MAX_FRAME_SIZE = 16384  # SETTINGS_MAX_FRAME_SIZE as the server leaves it: the RFC's default
 DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = (
     range(10)
 )
@@ -83,7 +89,7 @@ class FrameGuard:
     """Scans a client's bytes frame header by frame header (see the module's docstring)."""
 
     __slots__ = ("_clock", "_settings", "_preface", "_skip", "_partial", "_block", "_continuations",
-                 "in_block", "resets", "control")  # fmt: skip
+                 "in_block", "resets", "control", "code")  # fmt: skip
 
     def __init__(self, settings: Http2Settings, clock: Callable[[], float]) -> None:
         now = clock()
@@ -97,6 +103,7 @@ class FrameGuard:
         self.in_block = False  # a header block has begun and not ended (the head deadline runs)
         self.resets = Budget(settings.max_resets, settings.flood_window, now)
         self.control = Budget(settings.max_control_frames, settings.flood_window, now)
+        self.code = ErrorCodes.ENHANCE_YOUR_CALM  # the GOAWAY code of the reason `feed` gives
 
     def server_reset(self) -> str | None:
         """The server reset a stream for what the client did (a stream error, a stream refused past
@@ -133,6 +140,9 @@ class FrameGuard:
             self._partial = b""
             pos += need
             length = int.from_bytes(header[:3], "big")
+            if length > MAX_FRAME_SIZE:
+                self.code = ErrorCodes.FRAME_SIZE_ERROR
+                return f"a frame of {length} bytes (at most {MAX_FRAME_SIZE})"
             self._skip = length
             if not now:
                 now = self._clock()

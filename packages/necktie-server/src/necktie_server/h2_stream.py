@@ -129,9 +129,9 @@ class H2Stream:
         if body is None or self.reset:
             self.taken(flow_controlled)
             return
-        if self._body_deadline is not None:
-            self._body_deadline.disarm()
-        if data:
+        if data:  # (an empty frame wakes no reader, which would re-arm the deadline: it stays)
+            if self._body_deadline is not None:
+                self._body_deadline.disarm()
             body.feed(data)
         if flow_controlled > len(data):
             self.taken(flow_controlled - len(data))  # padding: nobody will read it

@@ -21,6 +21,9 @@ import atheris
 
 with atheris.instrument_imports(include=["necktie_server", "pynecktie", "h2", "hpack"]):
     import fuzz_driver
+
+    # The protocol imports the HTTP/2 engine on first use: here, before any input's memory is traced.
+    import necktie_server.h2_connection  # noqa: F401
     from fuzz_apps import h2_app
     from necktie_server.settings import ServerSettings
 

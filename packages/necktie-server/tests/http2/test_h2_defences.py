@@ -21,6 +21,7 @@ from nt_h2frames import (
     COMPRESSION_ERROR,
     DATA,
     ENHANCE_YOUR_CALM,
+    FRAME_SIZE_ERROR,
     GOAWAY,
     HEADER_TABLE_SIZE,
     HEADERS,
@@ -60,6 +61,7 @@ LIMITS: dict[str, Any] = {
     "REQUEST_TIMEOUT": 2.0,
     "KEEP_ALIVE_TIMEOUT": 2.0,
     "WRITE_TIMEOUT": 1.0,
+    "REQUEST_BODY_TIMEOUT": 1.0,
 }
 WAIT = 30.0  # seconds for anything that must eventually happen (the machine may be busy)
 
@@ -104,6 +106,14 @@ def make_app(probe: Probe) -> Necktie:
                 probe.release = asyncio.Event()
             await probe.release.wait()  # until the test lets go, or the stream's reset cancels it
             return text("released")
+        finally:
+            probe.leave()
+
+    @app.post("/upload", stream=True)
+    async def upload(request: Any) -> Any:
+        probe.enter()  # and in the same step, waits for the body
+        try:
+            return text(str(len(await request.stream.read())))
         finally:
             probe.leave()
 
@@ -186,6 +196,28 @@ def test_a_protocol_error_is_answered_with_one_goaway_then_the_close(h2c):
     h2c.send(frame(SETTINGS, 1, 5))  # a SETTINGS acknowledgement on a stream: a connection error
     closed_with(h2c, PROTOCOL_ERROR)
     assert len(h2c.of_kind(GOAWAY)) == 1
+
+
+def test_a_frame_longer_than_the_largest_is_refused_on_its_header(h2c, probe):
+    # A fuzz finding (crashes/h2/frame-longer-than-allowed-buffered): h2 checks a frame's length only once
+    # the whole declared payload is in, so a header announcing 16 MiB made it buffer whatever came.
+    h2c.request(1, "/held", end_stream=False)
+    h2c.send(((1 << 24) - 1).to_bytes(3, "big") + bytes((DATA, 0)) + (1).to_bytes(4, "big"))  # no payload
+    closed_with(h2c, FRAME_SIZE_ERROR)
+
+
+@pytest.mark.parametrize("part", [b"part of a body", b""], ids=["data", "empty-data"])
+def test_a_body_that_stops_coming_is_ended_by_the_body_timeout(live, fresh, part):
+    # An empty DATA frame once stopped the body's deadline for good: the stream then waited forever.
+    with RawH2(live.port) as conn:
+        conn.handshake()
+        conn.request(1, "/upload", method="POST", end_stream=False)
+        assert eventually(lambda: fresh.running == 1)  # the handler waits for the body from now on
+        conn.send(data(1, part))
+        ended = conn.read_until(lambda f: f.stream_id == 1 and (f.kind == RST_STREAM or f.flags & 1), WAIT)
+        assert ended is not None, "the stream was not ended"
+        assert ended.kind == RST_STREAM or conn.of_kind(HEADERS, 1)[0].status == 408
+        assert conn.read_until_closed(WAIT), "the idle connection was not closed afterwards"
 
 
 # -- what the server advertises ---------------------------------------------------------------------------
