@@ -79,10 +79,10 @@ ABOUT_NECKTIE = [
     "then `sse()`'s iteration) where Sanic's handler writes straight from its loop. Part of the gap is "
     "not understood: at the same count of write system calls, the calls themselves took a larger share "
     "of Necktie's samples than of Sanic's.",
-    "**1,000 events/s.** Putting one event into 1,000 queues costs the event source about 1 ms of CPU, "
-    "so at 1,000 events/s the source alone needs the server's whole core, in every peer: every server "
-    "falls behind from the start, and this rate measures how each copes with overload (some sessions "
-    "did not finish in time; they are in the notes).",
+    "**1,000 events/s.** Putting one event into 1,000 queues costs the event source about a millisecond "
+    "of CPU (the same code in every peer), so at 1,000 events/s the source alone needs most of the "
+    "server's core: every server falls behind from the start, and this rate measures how each copes with "
+    "overload (the source gives the loop a turn after each event, so the subscribers interleave with it).",
 ]
 
 
