@@ -82,7 +82,8 @@ ABOUT_NECKTIE = [
     "**1,000 events/s.** Putting one event into 1,000 queues costs the event source about a millisecond "
     "of CPU (the same code in every peer), so at 1,000 events/s the source alone needs most of the "
     "server's core: every server falls behind from the start, and this rate measures how each copes with "
-    "overload (the source gives the loop a turn after each event, so the subscribers interleave with it).",
+    "overload (the source, a ticker, publishes at each turn what is due by then and gives the loop a "
+    "turn in between).",
 ]
 
 
