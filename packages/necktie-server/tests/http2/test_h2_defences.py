@@ -332,6 +332,13 @@ def test_header_block_over_the_byte_bound_is_refused_before_decoding(h2c, probe)
     assert probe.started == 0
 
 
+def test_a_header_block_left_unfinished_is_ended_by_the_request_timeout(h2c, probe):
+    # Within every bound, but never finished: REQUEST_TIMEOUT (2 s here) ends it as it ends an HTTP/1 head.
+    h2c.send(headers(1, h2c.encode(request_headers("/held")), end_headers=False))
+    closed_with(h2c, PROTOCOL_ERROR)
+    assert probe.started == 0
+
+
 def test_a_block_in_a_few_continuations_within_the_bounds_is_served(h2c):
     block = h2c.encode(request_headers("/", extra=[("x-pad", "p" * 1500)]))
     parts = [block[i:i + 400] for i in range(0, len(block), 400)]
