@@ -73,7 +73,8 @@ ABOUT_NECKTIE = [
     "backlog (one per 15–25 events at 100 events/s here), so Necktie keeps up where the peers fall "
     "behind; a one-line string event is also encoded without building an `Event`.",
     "**The miss at 10 events/s.** Nobody falls behind there, so each event is still its own write, and "
-    "Sanic's CPU per event is lower than Necktie's (Necktie's p99 stays lower). Candidates, not yet "
+    "Sanic's CPU per event is lower than Necktie's, and Necktie's p99 was not the lowest either in the "
+    "last full run (aiohttp's and Sanic's were lower; it moves a lot between runs). Candidates, not yet "
     "measured one by one: the extra loop callback per event that the batching costs when there is nothing "
     "to batch, and the async-generator layers between the queue and the write (the app's generator, "
     "then `sse()`'s iteration) where Sanic's handler writes straight from its loop. Part of the gap is "
