@@ -440,6 +440,22 @@ def test_zero_stream_window_is_ended_by_the_write_timeout(live, fresh):
         assert conn.read_until_closed(WAIT), "the idle connection was not closed afterwards"
 
 
+def test_a_stream_held_at_a_zero_window_does_not_stall_the_others(live, fresh):
+    # The client gives the connection's window back but never stream 1's: stream 1 stops at 64 KiB while
+    # the other streams are answered (until the write timeout resets stream 1).
+    with RawH2(live.port) as conn:
+        conn.handshake()
+        conn.request(1, "/download")
+        received = 0
+        while received < 65535:
+            got = conn.read_until(lambda f: f.kind == DATA and f.stream_id == 1, WAIT)
+            assert got is not None
+            received += len(got.payload)
+        conn.send(window_update(0, received))
+        for i in range(3):
+            served(conn, 3 + 2 * i)
+
+
 def test_zero_connection_window_is_ended_by_the_write_timeout(live, fresh):
     probe = fresh
     with RawH2(live.port) as conn:
