@@ -171,7 +171,7 @@ async def test_request_properties(app, call):
     assert (r.uri_template, r.endpoint) == ("/items/<id:int>", "handler")
     await call(app, "GET", "/items/6", conn=ConnInfo("::1", 1, "::1", 443, ssl=True))
     r = app.ctx.seen
-    assert r.scheme == "https" and len(r.id) == 36 and r.remote_addr == "" and r.client_ip == "::1"
+    assert r.scheme == "https" and len(r.id) == 32 and r.remote_addr == "" and r.client_ip == "::1"
 
 
 async def test_absolute_form_target_gives_path_and_host(app, call):

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from . import files, health
+from . import files, health, observation
 from . import openapi as _openapi
 from .asgi import run_asgi
 from .background import BackgroundWork, TaskSource
@@ -168,6 +168,7 @@ class Necktie(Registry):
         """Fix each route's middleware chain; done once before serving and again after any registration."""
         _openapi.install(self)  # /openapi.json and /docs, once, if OPENAPI_SERVE (or DEBUG) says so
         health.install(self)  # LIVENESS_PATH and READINESS_PATH, once, if set
+        observation.install_observation(self)  # request ids, metrics, tracing, JSON logs, as set
         app_req, app_resp = tuple(self.request_middleware), tuple(reversed(self.response_middleware))
         self._app_chains = (app_req, app_resp)
         install_compression(self)

@@ -100,6 +100,12 @@ class Config(BaseModel):
     COMPRESSION_MIN_SIZE: NonNegativeInt = 500  # bodies known to be smaller go out as they are
     COMPRESSION_TYPES: list[str] = Field(default_factory=lambda: list(COMPRESSIBLE_TYPES))
     COMPRESSION_CODINGS: list[str] = Field(default_factory=lambda: ["br", "zstd", "gzip"])  # preferred first
+    # Seeing what happens (docs/observability.md)
+    REQUEST_ID: bool = False  # echo each request's id on its response and put it on log records
+    REQUEST_ID_HEADER: str = Field(default="X-Request-ID", pattern=r"^[0-9A-Za-z-]+$")  # read and echoed
+    LOG_FORMAT: str = Field(default="text", pattern="^(text|json)$")  # json: one object per line
+    METRICS_PATH: str | None = Field(default=None, pattern=r"^/[^\s<>{}]*$")  # Prometheus; None: off
+    TRACING: bool = False  # OpenTelemetry server spans (necktie-core[otel])
     # Encoding
     JSON_ENCODER: str = Field(default="orjson", pattern="^(orjson|stdlib)$")
     # WebSockets (0 disables a limit or a timer)

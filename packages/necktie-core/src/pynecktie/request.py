@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType, SimpleNamespace
@@ -13,6 +12,7 @@ from . import _json
 from .exceptions import BadRequest, ServerError
 from .forms import File, RequestParameters
 from .headers import Headers
+from .request_ids import id_for
 from .request_stream import RequestStream
 
 if TYPE_CHECKING:
@@ -280,9 +280,10 @@ class Request:
 
     @property
     def id(self) -> str:
-        """A unique id for this request (``X-Request-ID`` when the client sent one)."""
+        """This request's id: the client's ``REQUEST_ID_HEADER`` (``X-Request-ID``) when short and plain,
+        else a fresh one (`pynecktie.request_ids`)."""
         if self._id is None:
-            self._id = self.headers.get("x-request-id") or str(uuid.uuid4())
+            self._id = id_for(self)
         return self._id
 
     @property

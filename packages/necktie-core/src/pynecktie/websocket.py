@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .exceptions import ConnectionClosed, NecktieException
+from .metrics import stats_of
 
 if TYPE_CHECKING:
     from .app import Necktie
@@ -228,6 +229,9 @@ async def serve(app: Necktie, request: Request, upgrade: Upgrade) -> None:
     ws = await upgrade.accept(endpoint.subprotocols)
     if ws is None:
         return
+    stats = stats_of(app)  # METRICS_PATH: the open websockets
+    if stats is not None:
+        stats.websockets += 1
     try:
         await endpoint.handler(request, ws, **request.match_info)
     except ConnectionClosed:
@@ -238,6 +242,9 @@ async def serve(app: Necktie, request: Request, upgrade: Upgrade) -> None:
         )
         await ws.close(INTERNAL_ERROR, "handler error")
         return
+    finally:
+        if stats is not None:
+            stats.websockets -= 1
     await ws.close(NORMAL_CLOSURE)
 
 

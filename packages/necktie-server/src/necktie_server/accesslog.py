@@ -3,6 +3,8 @@
 A line is written when the response has ended (for a streamed response, after its last chunk or when it
 was cut short): client (``request.client_ip``: the address trusted proxies report, else the peer),
 request line, status, body bytes sent, and the time from the request's head to the end of its response.
+The record also carries these as fields (its ``extra``), with the request's id, route template and body
+bytes read, for `pynecktie.logformat.JsonFormatter` (``LOG_FORMAT=json``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import logging
 from collections.abc import Callable
 from time import perf_counter
 from typing import TYPE_CHECKING
+
+from pynecktie.metrics import bytes_received
 
 if TYPE_CHECKING:
     from .cycle import Cycle
@@ -39,15 +43,29 @@ def access_logger() -> Callable[[Cycle], None]:
             return
         request = cycle.request
         assert request is not None
+        duration = perf_counter() - cycle.began
+        route = request.route
+        target = request.target.decode("latin-1")
         access.info(
             '%s "%s %s HTTP/%s" %s %s %s',
             request.client_ip,
             request.method,
-            _escape(request.target.decode("latin-1")),
+            _escape(target),
             request.version,
             cycle.status,
             cycle.sent,
-            format_duration(perf_counter() - cycle.began),
+            format_duration(duration),
+            extra={  # the fields of a JSON line (LOG_FORMAT=json, pynecktie.logformat)
+                "request_id": request.id,
+                "method": request.method,
+                "path": target,
+                "route": route.path if route is not None else None,
+                "status": cycle.status,
+                "duration": round(duration, 6),
+                "bytes_in": bytes_received(request),
+                "bytes_out": cycle.sent,
+                "peer": request.client_ip,
+            },
         )
 
     return log

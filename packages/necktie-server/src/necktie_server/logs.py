@@ -8,6 +8,8 @@ import sys
 from collections.abc import Mapping
 from typing import IO
 
+from pynecktie.logformat import configure_json
+
 _LEVEL_COLORS = {
     logging.DEBUG: "\x1b[36m",
     logging.INFO: "\x1b[32m",
@@ -48,8 +50,14 @@ class Formatter(logging.Formatter):
             record.levelname = plain
 
 
-def configure(debug: bool = False, stream: IO[str] | None = None) -> None:
-    """Send ``necktie.*`` records to stderr, unless the application has configured logging itself."""
+def configure(debug: bool = False, stream: IO[str] | None = None, json: bool = False) -> None:
+    """Send ``necktie.*`` records to stderr, unless the application has configured logging itself.
+
+    With *json* (``LOG_FORMAT=json``) every record goes out as a JSON line (`pynecktie.logformat`).
+    """
+    if json:
+        configure_json(debug, stream)
+        return
     base = logging.getLogger("necktie")
     if logging.getLogger().handlers or base.handlers:
         return

@@ -18,6 +18,8 @@ import uvloop
 from pydantic import ValidationError
 from pynecktie import lifecycle
 from pynecktie.config import describe_error
+from pynecktie.metrics import stats_of
+from pynecktie.metrics_export import prepare_worker_dir
 
 from . import drain as drain_steps
 from . import logs, tls
@@ -127,6 +129,9 @@ class Server:
             return HttpProtocol(state)
 
         async def listen() -> None:
+            stats = stats_of(app)  # METRICS_PATH (the app is finalized by now): open connections too
+            if stats is not None:
+                stats.connections = lambda: len(state.connections)
             self.server = await self._listen(loop, factory)
 
         await lifecycle.start(app, loop, listen)
@@ -240,7 +245,7 @@ def serve(
         HTTP2=http2,
     )
     config = app.config
-    logs.configure(config.DEBUG)
+    logs.configure(config.DEBUG, json=config.LOG_FORMAT == "json")
     context = tls.resolve(ssl, config.TLS_CERT, config.TLS_KEY)
     if config.HTTP2:
         tls.offer_http2(context)  # (before any worker starts: a missing h2 is one clear error)
@@ -355,6 +360,7 @@ def _run_supervisor(
     address = _address(reserved, host, unix, context is not None)
     events = ("main_process_start", "reload_process_start") if reload else ("main_process_start",)
     uvloop.run(_dispatch(app, events))
+    prepare_worker_dir(app)  # METRICS_PATH: where the workers' counts meet, emptied
     supervisor = Supervisor(
         command,
         count,
