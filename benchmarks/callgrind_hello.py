@@ -7,8 +7,9 @@ no kernel time and no noise from the load generator): one keep-alive connection,
 the next sent once the answer was written. Callgrind runs the driver twice, with ``--small`` and
 ``--large`` requests; the difference of the two totals divided by the difference of the counts is the
 cost of one request, without interpreter start-up and imports. The app is ``apps/necktie_app.py`` (1,000
-filler routes), access log off. Needs valgrind. A number, not a timing: it moves by well under 1 %
-between runs, so it can compare two commits.
+filler routes), access log off; settings come from the environment as usual
+(``NECKTIE_METRICS_PATH=/metrics``: /hello with metrics on). Needs valgrind. A number, not a timing: it
+moves by well under 1 % between runs, so it can compare two commits.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ async def _drive(count: int) -> None:
     os.environ.setdefault("BENCH_ROUTES", "1000")
     sys.path.insert(0, str(HERE / "apps"))
     from necktie_app import app
+    from necktie_server.metering import meter
     from necktie_server.protocol import HttpProtocol
     from necktie_server.server import ServerState
     from necktie_server.settings import ServerSettings
@@ -75,6 +77,7 @@ async def _drive(count: int) -> None:
     loop = asyncio.get_running_loop()
     app.finalize()
     state = ServerState(app, ServerSettings.from_config(app.config), loop)
+    meter(state)  # as Server.start does: counts each response when NECKTIE_METRICS_PATH is set
     protocol = HttpProtocol(state)
     transport = _Transport()
     protocol.connection_made(transport)

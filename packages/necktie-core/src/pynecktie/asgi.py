@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ from .asgi_streams import AsgiBody, AsgiSink, Receive, Send
 from .body_limit import refuse_at_head
 from .errorpages import render_error
 from .exceptions import PayloadTooLarge
+from .metrics import stats_of
 from .request import ConnInfo, Request
 
 if TYPE_CHECKING:
@@ -72,18 +74,37 @@ def request_from_scope(app: Necktie, scope: dict[str, Any]) -> Request:
 
 
 async def http(app: Necktie, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    """Serve one ``http`` scope through ``app.handle``."""
+    """Serve one ``http`` scope through ``app.handle`` (counted when ``METRICS_PATH`` is set)."""
     request = request_from_scope(app, scope)
-    route = app.match(request)
+    app.match(request)  # request.route
     sink = AsgiSink(send, is_head=request.method == "HEAD")
+    stats = stats_of(app)
+    if stats is None:
+        await _answer(app, request, receive, sink)
+        return
+    began = perf_counter()
+    stats.begun += 1
+    exchange = None
+    try:
+        exchange = await _answer(app, request, receive, sink)
+    finally:
+        stats.ended += 1
+        cut = exchange is not None and exchange.lost and sink.started and not sink.complete
+        stats.finished(request, sink.status, sink.body_sent, began, cut)
+
+
+async def _answer(app: Necktie, request: Request, receive: Receive, sink: AsgiSink) -> _Exchange | None:
+    """Answer *request*: refused at its head when its declared body is too large, else by the pipeline."""
     length = _declared_length(request.raw_headers)
     try:
-        refuse_at_head(route, length, app.body_limit(route))
+        refuse_at_head(request.route, length, app.body_limit(request.route))
     except PayloadTooLarge as exc:
         response = render_error(request, exc, app.config.DEBUG)
         await sink.send(response, response.body)
-        return
-    await _Exchange(app, request, receive, sink, length).run()
+        return None
+    exchange = _Exchange(app, request, receive, sink, length)
+    await exchange.run()
+    return exchange
 
 
 class _Exchange:

@@ -177,6 +177,8 @@ class AsgiSink:
         "_error",
         "_remaining",
         "_drop_body",
+        "status",
+        "body_sent",
     )
 
     def __init__(self, send: Send, is_head: bool = False) -> None:
@@ -195,6 +197,7 @@ class AsgiSink:
         self._error: BaseException | None = None
         self._remaining: int | None = None
         self._drop_body = False
+        self.status = self.body_sent = 0  # what went out, for the metrics (pynecktie.metrics)
 
     # -- ResponseSink ---------------------------------------------------------------------------------
     @property
@@ -208,6 +211,7 @@ class AsgiSink:
         self.stage = Stage.DONE
         if self._is_head:
             body = b""
+        self.status, self.body_sent = status, len(body)
         await self._deliver({"type": "http.response.start", "status": status, "headers": headers})
         await self._deliver({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -231,6 +235,7 @@ class AsgiSink:
         if self.before_start is not None:
             await self.before_start()
         headers = asgi_headers(plan, plan.length)
+        self.status = status
         await self._deliver({"type": "http.response.start", "status": status, "headers": headers})
 
     def write(self, data: bytes) -> Awaitable[None]:
@@ -252,6 +257,7 @@ class AsgiSink:
                 return _Sent(self, self._queued)
         self._queue.append(data)
         self._queued += 1
+        self.body_sent += len(data)
         if self._pump is None:
             self._pump = asyncio.get_running_loop().create_task(self._drain())
         return _Sent(self, self._queued)

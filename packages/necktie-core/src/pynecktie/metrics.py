@@ -1,8 +1,10 @@
 """Request metrics, counted per process in plain dicts and lists (the exposition is `metrics_export`'s).
 
-Counting per request must cost next to nothing: `HttpStats` adds to one row per (method, route template,
-status), found in a dict; the row holds the count, the summed duration, body bytes in and out, and the
-duration histogram's bucket counts. Prometheus's objects are built from the rows only when scraped.
+Counting per request must cost next to nothing: the carrier calls `HttpStats.finished` where it ends a
+response anyway (necktie-server next to its access log, the ASGI adapter at the end of the exchange), and
+that adds to one row per (method, route template, status), found in a dict; the row holds the count, the
+summed duration, body bytes in and out, and the duration histogram's bucket counts. Prometheus's objects
+are built from the rows only when scraped.
 Labels are bounded: the route's template (``/users/<id:int>``, never the raw path; `UNMATCHED` when no
 route matched) and a known method (else ``other``).
 """
@@ -17,7 +19,6 @@ from weakref import WeakKeyDictionary
 
 if TYPE_CHECKING:
     from .app import Necktie
-    from .observation import Exchange
     from .request import Request
 
 __all__ = ["BUCKETS", "UNMATCHED", "HttpStats", "bytes_received", "install_metrics", "stats_of"]
@@ -27,7 +28,7 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UNMATCHED = "(unmatched)"
 """The route label of a request no route matched (a 404, or a 405 listing the allowed methods)."""
 METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"))
-NO_RESPONSE = 499  # the status label of a request whose client left before any response went out
+NO_RESPONSE = 499  # the status label of a request given up before any response went out
 FIRST_BUCKET = 4  # a row: count, duration sum, bytes in, bytes out, then the buckets (+Inf last)
 ROW_SIZE = FIRST_BUCKET + len(BUCKETS) + 1
 
@@ -35,12 +36,12 @@ Row = list[Any]
 
 
 class HttpStats:
-    """One process's request counts: an `Observer` of the app's requests.
+    """One process's request counts, kept by the carrier (it calls `finished` as each response ends).
 
-    ``rows`` maps (method, route, status) to a row; ``begun`` and ``ended`` count requests (their difference
-    is the number in flight); ``aborted`` counts, per route, streamed responses cut because the client left;
-    ``websockets`` is the number of open websockets. ``connections``, when the carrier sets it, tells the
-    number of open connections at scrape time.
+    ``rows`` maps (method, route, status) to a row; ``aborted`` counts, per route, streamed responses cut
+    because the client left; ``websockets`` is the number of open websockets. The carrier tells the open
+    connections and the requests in flight through ``connections`` and ``in_flight`` when it knows them
+    better than ``begun - ended`` (necktie-server reads them off its connections at scrape time).
     """
 
     def __init__(self) -> None:
@@ -48,21 +49,18 @@ class HttpStats:
         self.begun = self.ended = self.websockets = 0
         self.aborted: dict[str, int] = {}
         self.connections: Callable[[], int] | None = None
+        self.in_flight: Callable[[], int] | None = None
 
-    def begin(self, request: Request, exchange: Exchange) -> None:
-        """A request starts."""
-        self.begun += 1
-
-    def end(self, request: Request, exchange: Exchange) -> None:
-        """Count a finished request in its row."""
-        self.ended += 1
-        duration = perf_counter() - exchange.began
+    def finished(self, request: Request, status: int, sent: int, began: float, cut: bool) -> None:
+        """Count a request whose response ended (or was given up): *status* and *sent* body bytes as the
+        carrier sent them, *began* its `perf_counter` at the start, *cut* when the client left mid-stream."""
+        duration = perf_counter() - began
         route = request.route
         template = UNMATCHED if route is None else route.path
         method = request.method
         if method not in METHODS:
             method = "other"
-        key = (method, template, exchange.status or NO_RESPONSE)
+        key = (method, template, status or NO_RESPONSE)
         row = self.rows.get(key)
         if row is None:
             row = self.rows[key] = [0, 0.0, 0, 0] + [0] * (ROW_SIZE - FIRST_BUCKET)
@@ -70,16 +68,16 @@ class HttpStats:
         row[0] += 1
         row[1] += duration
         row[2] += len(request.body) if stream is None else stream.received  # (bytes_received, inline)
-        row[3] += exchange.sent
+        row[3] += sent
         row[FIRST_BUCKET + bisect_left(BUCKETS, duration)] += 1
-        if exchange.cancelled and exchange.aborted and exchange.status:
+        if cut:
             self.aborted[template] = self.aborted.get(template, 0) + 1
 
     def snapshot(self) -> dict[str, Any]:
         """The counts as plain data (what another process reads to add them up, `metrics_export`)."""
         return {
             "rows": [[*key, *row] for key, row in self.rows.items()],
-            "in_flight": self.begun - self.ended,
+            "in_flight": self.in_flight() if self.in_flight is not None else self.begun - self.ended,
             "aborted": self.aborted,
             "websockets": self.websockets,
             "connections": self.connections() if self.connections is not None else None,

@@ -73,7 +73,7 @@ class StatsCollector:
         requests = CounterMetricFamily("necktie_requests", f"Requests answered, {what}.", labels=_LABELS)
         duration = HistogramMetricFamily(
             "necktie_request_duration_seconds",
-            f"From the pipeline's start to the response's end, {what}.",
+            f"From the request's head to the response's end, {what}.",
             labels=_LABELS,
         )
         body_in = CounterMetricFamily(

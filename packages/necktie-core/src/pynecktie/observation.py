@@ -1,12 +1,15 @@
-"""The observation seam: what request ids, metrics and tracing see of each request, for every carrier.
+"""The observation seam: what request ids and tracing see of each request, for every carrier.
 
-Every carrier hands a request to ``app.handle(request, sink)``. When something observes requests
-(``REQUEST_ID``, ``METRICS_PATH``, ``TRACING``), `install_observation` (run by ``app.finalize()``) puts an
+Every carrier hands a request to ``app.handle(request, sink)``. When something observes requests in their
+own task (``REQUEST_ID``, ``TRACING``), `install_observation` (run by ``app.finalize()``) puts an
 observed version of ``handle`` on the app itself: it wraps the carrier's sink in an `Exchange` that notes
 the status and the body bytes that went out, and calls each `Observer`'s ``begin`` before the pipeline runs
 (in the request's own task, so what it puts in the context is seen by the handler) and its ``end`` once the
 pipeline is done: the response sent whole, cut short, or abandoned because the client went away. With
 nothing observing, ``handle`` is the plain method and nothing here runs.
+
+Metrics (``METRICS_PATH``) are not an observer: counting must cost next to nothing, so the carriers count
+where they end a response anyway (`pynecktie.metrics`); `install_observation` only sets them up.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Awaitable
 from time import perf_counter
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from .request_ids import current_request_id
+from .request_ids import current_request_id, id_from
 
 if TYPE_CHECKING:
     from .app import Necktie
@@ -135,8 +138,12 @@ class FileExchange(Exchange):
 class _RequestIds:
     """``REQUEST_ID``: the request's id in the context of its task (the log filter reads it there)."""
 
+    def __init__(self, header: str) -> None:
+        self.header = header.lower().encode("latin-1")
+
     def begin(self, request: Request, exchange: Exchange) -> None:
-        current_request_id.set(request.id)
+        request._id = rid = id_from(request.raw_headers, self.header)
+        current_request_id.set(rid)
 
     def end(self, request: Request, exchange: Exchange) -> None:
         pass
@@ -147,11 +154,7 @@ def observers_of(app: Necktie) -> list[Observer]:
     config = app.config
     found: list[Observer] = []
     if config.REQUEST_ID:
-        found.append(_RequestIds())
-    if config.METRICS_PATH:
-        from .metrics import install_metrics
-
-        found.append(install_metrics(app))
+        found.append(_RequestIds(config.REQUEST_ID_HEADER))
     if config.TRACING:
         from .tracing import Tracing
 
@@ -161,12 +164,16 @@ def observers_of(app: Necktie) -> list[Observer]:
 
 def install_observation(app: Necktie) -> None:
     """Put the observed ``handle`` on *app* when something observes its requests (once; at finalize)."""
-    if "handle" in app.__dict__:
-        return
     if app.config.LOG_FORMAT == "json":
         from .logformat import configure_json
 
         configure_json(app.config.DEBUG)
+    if app.config.METRICS_PATH:  # counted by the carriers, not here: see pynecktie.metrics
+        from .metrics import install_metrics
+
+        install_metrics(app)
+    if "handle" in app.__dict__:
+        return
     observers = observers_of(app)
     if not observers:
         return

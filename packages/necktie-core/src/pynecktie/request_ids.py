@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .request import Request
 
-__all__ = ["MAX_LENGTH", "RequestIdFilter", "acceptable", "current_request_id", "id_for", "new_id"]
+__all__ = ["MAX_LENGTH", "RequestIdFilter", "acceptable", "current_request_id", "id_for", "id_from", "new_id"]
 
 MAX_LENGTH = 128
 _PLAIN = re.compile(
@@ -37,7 +37,7 @@ os.register_at_fork(after_in_child=_rng.seed)
 
 def new_id() -> str:
     """A fresh id: 32 lowercase hex digits (128 random bits)."""
-    return f"{_rng.getrandbits(128):032x}"
+    return _rng.getrandbits(128).to_bytes(16, "big").hex()
 
 
 def acceptable(value: str) -> bool:
@@ -47,9 +47,16 @@ def acceptable(value: str) -> bool:
 
 def id_for(request: Request) -> str:
     """*request*'s id: its ``REQUEST_ID_HEADER`` value when `acceptable`, else a `new_id`."""
-    incoming = request.headers.get(request.app.config.REQUEST_ID_HEADER)
-    if incoming and acceptable(incoming):
-        return incoming
+    return id_from(request.raw_headers, request.app.config.REQUEST_ID_HEADER.lower().encode("latin-1"))
+
+
+def id_from(raw_headers: list[tuple[bytes, bytes]], name: bytes) -> str:
+    """The id for a request with *raw_headers*: the first value of header *name* (lower case) when
+    `acceptable`, else a `new_id`. (The raw headers, not ``request.headers``: nothing else to parse.)"""
+    for key, value in raw_headers:
+        if len(key) == len(name) and key.lower() == name:
+            incoming = value.decode("latin-1").strip()
+            return incoming if incoming and acceptable(incoming) else new_id()
     return new_id()
 
 

@@ -67,6 +67,7 @@ class Cycle:
     error: BaseException | None = None
     status = 0
     reply: HTTPResponse | None = None  # a canned answer the server gives itself (OPTIONS *)
+    aborted = False  # given up before its end (`abort`)
 
     def __init__(self, protocol: HttpProtocol, request: Request | None, keep_alive: bool) -> None:
         self.protocol = protocol
@@ -301,6 +302,7 @@ class Cycle:
             return
         self.stage = Stage.DONE
         self.keep_alive = False
+        self.aborted = True
         self.protocol.response_done(self, abort=True)
 
     # -- helpers --------------------------------------------------------------------------------------

@@ -148,8 +148,8 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         cycle.status = 101
         cycle.stage = Stage.DONE
         self.cycles.clear()
-        if self.server.access_log is not None:
-            self.server.access_log(cycle)
+        if self.server.on_response is not None:
+            self.server.on_response(cycle)
         self.deadline.cancel()
         self.state = UPGRADED
         rest, self._unparsed = self._unparsed, b""
@@ -322,8 +322,8 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         cycles = self.cycles
         if cycles and cycles[0] is cycle:
             del cycles[0]
-        if self.server.access_log is not None and cycle.request is not None:
-            self.server.access_log(cycle)
+        if self.server.on_response is not None and cycle.request is not None:
+            self.server.on_response(cycle)
         state = self.state
         # Stopped: the answers already due (an error's among them) still go out, in order.
         if (

@@ -18,13 +18,13 @@ import uvloop
 from pydantic import ValidationError
 from pynecktie import lifecycle
 from pynecktie.config import describe_error
-from pynecktie.metrics import stats_of
 from pynecktie.metrics_export import prepare_worker_dir
 
 from . import drain as drain_steps
 from . import logs, tls
 from .__about__ import __version__
 from .errors import StartupError
+from .metering import meter
 from .settings import ServerSettings
 from .sockets import bind_tcp, bind_unix, describe, reserve_port, reuse_port_available
 from .workers import Supervisor, WorkerSpec, default_command
@@ -62,7 +62,8 @@ class ServerState:
     connections: set[Connection] = field(default_factory=set)
     draining: bool = False  # from the drain's start: no more keep-alive
     stopping: bool = False  # from the listener's close: new connections are answered 503
-    access_log: Callable[[Cycle], None] | None = None
+    # What runs as each response to a parsed request ends: the access log, the metrics (`metering`).
+    on_response: Callable[[Cycle], None] | None = None
 
 
 class Server:
@@ -122,16 +123,14 @@ class Server:
             app,
             settings,
             loop,
-            access_log=access_logger() if self.access_log else None,
+            on_response=access_logger() if self.access_log else None,
         )
 
         def factory() -> HttpProtocol:
             return HttpProtocol(state)
 
         async def listen() -> None:
-            stats = stats_of(app)  # METRICS_PATH (the app is finalized by now): open connections too
-            if stats is not None:
-                stats.connections = lambda: len(state.connections)
+            meter(state)  # METRICS_PATH (the app is finalized by now)
             self.server = await self._listen(loop, factory)
 
         await lifecycle.start(app, loop, listen)
