@@ -1,0 +1,20 @@
+"""An app with METRICS_PATH set, served with ``--workers 2``: ``/pid`` says which worker answered and
+counts an application metric of its own (prometheus_client, multiprocess mode)."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import Counter
+from pynecktie import Necktie
+from pynecktie.response import text
+
+app = Necktie("counted")
+app.config.METRICS_PATH = "/metrics"
+hits = Counter("app_hits", "Requests to /pid, counted by the application itself.")
+
+
+@app.get("/pid")
+async def pid(request):
+    hits.inc()
+    return text(str(os.getpid()))

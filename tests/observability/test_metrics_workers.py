@@ -1,0 +1,61 @@
+"""METRICS_PATH with ``--workers 2``: whichever worker answers the scrape, the counts are all workers' added
+up (the application's own prometheus_client metrics too, in multiprocess mode), and the shared directory
+is emptied when the server starts."""
+
+from __future__ import annotations
+
+import json
+
+from adapter_carriers import eventually, request
+from obs_servers import necktie
+from prometheus_client.parser import text_string_to_metric_families
+
+HELLO = {"method": "GET", "route": "/pid", "status": "200"}
+
+
+def scrape(port: int) -> dict[tuple[str, frozenset], float]:
+    response, body = request(port, "GET", "/metrics")
+    assert response.status_code == 200
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(body.decode()) for s in family.samples}
+
+
+def test_two_workers_counts_are_added_up(tmp_path):
+    shared = tmp_path / "multiproc"
+    shared.mkdir()
+    stale = {"rows": [["GET", "/pid", 200, 1000, 1.0, 0, 0] + [1000] + [0] * 11], "aborted": {},
+             "in_flight": 5, "websockets": 0, "connections": 7}
+    (shared / "necktie-999999.json").write_text(json.dumps(stale))  # an earlier run's: must be emptied
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(shared)}
+    with necktie("counted_app", tmp_path / "log", env, "--workers", "2", "--no-access-log") as running:
+        pids: dict[str, int] = {}
+        seen = []  # totals scraped meanwhile, from either worker: a counter never goes back
+        for n in range(400):  # the kernel spreads new connections: go on until both workers answered
+            _, body = request(running.port, "GET", "/pid")
+            pids[body.decode()] = pids.get(body.decode(), 0) + 1
+            if n % 3 == 0:
+                seen.append(scrape(running.port).get(("necktie_requests_total", frozenset(HELLO.items())), 0))
+            if len(pids) == 2 and sum(pids.values()) >= 30:
+                break
+        assert seen == sorted(seen), seen
+        assert len(pids) == 2, f"one worker answered all {sum(pids.values())} requests: {pids}"
+        sent = sum(pids.values())
+        key = ("necktie_requests_total", frozenset(HELLO.items()))
+        mine = ("app_hits_total", frozenset())
+
+        def counted() -> bool:
+            samples = scrape(running.port)
+            return samples.get(key) == sent and samples.get(mine) == sent
+
+        # Within a second or so every worker has written its counts; from then on every scrape, whichever
+        # worker answers it, has them all.
+        assert eventually(lambda: all(counted() for _ in range(10))), scrape(running.port)
+        totals = []
+        for _ in range(10):
+            samples = scrape(running.port)
+            totals.append(samples[key])
+            assert samples[("necktie_request_duration_seconds_count", frozenset(HELLO.items()))] == sent
+            assert samples[("necktie_requests_in_flight", frozenset())] >= 1  # the scrape itself
+            assert samples[("necktie_connections_open", frozenset())] >= 1
+        assert totals == [sent] * 10
+    assert not (shared / "necktie-999999.json").exists()
