@@ -1,9 +1,10 @@
 """``METRICS_PATH`` under necktie-server: each response counted where it ends, next to the access log.
 
-`meter` makes the server's end-of-response call (``ServerState.on_response``, which `HttpProtocol` makes
-for every response anyway) count the response in the app's `pynecktie.metrics.HttpStats` before writing
-the access log line; and tells the stats how many connections are open and how many requests are in
-flight, read off the server's connections when scraped, so nothing is counted for them per request.
+`meter` gives the server the app's `pynecktie.metrics.HttpStats` (``ServerState.stats``), in which
+`HttpProtocol` counts every response as it ends, as it writes the access log line; it tells the stats how
+many connections are open and how many requests are in flight by reading the server's connections at
+scrape time, so nothing is counted for those per request; and in a worker it counts with the other
+workers (`necktie_server.metrics_workers`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from pynecktie.metrics import stats_of
 
+from .metrics_workers import share
+
 if TYPE_CHECKING:
-    from .cycle import Cycle
     from .server import ServerState
 
 __all__ = ["meter"]
@@ -27,15 +29,5 @@ def meter(state: ServerState) -> None:
     connections = state.connections
     stats.connections = lambda: len(connections)
     stats.in_flight = lambda: sum(len(getattr(c, "cycles", ())) for c in connections)
-    finished = stats.finished
-    log = state.on_response
-
-    def on_response(cycle: Cycle) -> None:
-        request = cycle.request
-        if request is not None:
-            cut = cycle.aborted and cycle.protocol.closed  # given up because the client had gone
-            finished(request, cycle.status, cycle.sent, cycle.began, cut)
-        if log is not None:
-            log(cycle)
-
-    state.on_response = on_response
+    share(state.app, stats)
+    state.stats = stats

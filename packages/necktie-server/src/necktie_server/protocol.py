@@ -148,8 +148,11 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         cycle.status = 101
         cycle.stage = Stage.DONE
         self.cycles.clear()
-        if self.server.on_response is not None:
-            self.server.on_response(cycle)
+        server = self.server
+        if server.stats is not None:  # METRICS_PATH (necktie_server.metering)
+            server.stats.finished(cycle.request, 101, 0, cycle.began, False)  # type: ignore[arg-type]
+        if server.access_log is not None:
+            server.access_log(cycle)
         self.deadline.cancel()
         self.state = UPGRADED
         rest, self._unparsed = self._unparsed, b""
@@ -322,8 +325,15 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         cycles = self.cycles
         if cycles and cycles[0] is cycle:
             del cycles[0]
-        if self.server.on_response is not None and cycle.request is not None:
-            self.server.on_response(cycle)
+        request = cycle.request
+        if request is not None:
+            server = self.server
+            if server.stats is not None:  # METRICS_PATH (necktie_server.metering); cut: the client left
+                server.stats.finished(
+                    request, cycle.status, cycle.sent, cycle.began, cycle.aborted and self.closed
+                )
+            if server.access_log is not None:
+                server.access_log(cycle)
         state = self.state
         # Stopped: the answers already due (an error's among them) still go out, in order.
         if (

@@ -18,19 +18,20 @@ import uvloop
 from pydantic import ValidationError
 from pynecktie import lifecycle
 from pynecktie.config import describe_error
-from pynecktie.metrics_export import prepare_worker_dir
 
 from . import drain as drain_steps
 from . import logs, tls
 from .__about__ import __version__
 from .errors import StartupError
 from .metering import meter
+from .metrics_workers import prepare_worker_dir
 from .settings import ServerSettings
 from .sockets import bind_tcp, bind_unix, describe, reserve_port, reuse_port_available
 from .workers import Supervisor, WorkerSpec, default_command
 
 if TYPE_CHECKING:
     from pynecktie import Necktie
+    from pynecktie.metrics import HttpStats
 
     from .cycle import Cycle
     from .protocol import HttpProtocol
@@ -62,8 +63,8 @@ class ServerState:
     connections: set[Connection] = field(default_factory=set)
     draining: bool = False  # from the drain's start: no more keep-alive
     stopping: bool = False  # from the listener's close: new connections are answered 503
-    # What runs as each response to a parsed request ends: the access log, the metrics (`metering`).
-    on_response: Callable[[Cycle], None] | None = None
+    access_log: Callable[[Cycle], None] | None = None
+    stats: HttpStats | None = None  # METRICS_PATH: each response is counted there (`metering`)
 
 
 class Server:
@@ -123,7 +124,7 @@ class Server:
             app,
             settings,
             loop,
-            on_response=access_logger() if self.access_log else None,
+            access_log=access_logger() if self.access_log else None,
         )
 
         def factory() -> HttpProtocol:
