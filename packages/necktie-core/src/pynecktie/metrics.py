@@ -32,6 +32,7 @@ METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS",
 NO_RESPONSE = 499  # the status label of a request given up before any response went out
 SECONDS = len(BUCKETS) + 1  # a row: the buckets (+Inf last), then the seconds, bytes out, bytes in
 SENT, RECEIVED, ROW_SIZE = SECONDS + 1, SECONDS + 2, SECONDS + 3
+assert (SECONDS, SENT, RECEIVED, BUCKETS[0]) == (12, 13, 14, 0.005)  # as `HttpStats.finished` spells them
 
 Snapshot = dict[str, Any]
 """One process's counts as plain data: ``rows`` ([method, route, status, *row]), ``in_flight``,
@@ -68,14 +69,15 @@ class HttpStats:
         row = self.rows.get(key)
         if row is None:
             row = self.rows[key] = [0] * SECONDS + [0.0, 0, 0]
-        row[bisect_left(BUCKETS, duration)] += 1
-        row[SECONDS] += duration
+        # (Literal indices: SECONDS, SENT and RECEIVED are 12, 13 and 14; most requests take under 5 ms.)
+        row[0 if duration <= 0.005 else bisect_left(BUCKETS, duration)] += 1
+        row[12] += duration
         if sent:
-            row[SENT] += sent
+            row[13] += sent
         stream = request.stream
         received = len(request.body) if stream is None else stream.received  # (bytes_received, inline)
         if received:
-            row[RECEIVED] += received
+            row[14] += received
         if cut:
             template = UNMATCHED if route is None else route.path
             self.aborted[template] = self.aborted.get(template, 0) + 1

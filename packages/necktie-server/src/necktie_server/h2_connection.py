@@ -35,13 +35,13 @@ from pynecktie.exceptions import ConnectionClosed, NecktieException
 from .h2_guard import PREFACE, FrameGuard, local_settings
 from .h2_headers import check_header_list, make_request
 from .h2_stream import H2Stream
+from .metering import note_response
 from .state import UPGRADED
 from .timers import Deadline
 
 if TYPE_CHECKING:
     from pynecktie.request import ConnInfo
 
-    from .cycle import Cycle
     from .flow_control import FlowControl
     from .protocol import HttpProtocol
     from .server import ServerState
@@ -354,8 +354,7 @@ class Http2Connection(asyncio.Protocol):
             with contextlib.suppress(ProtocolError):
                 self.h2.reset_stream(stream.id, ErrorCodes.NO_ERROR)
             stream.gone(ConnectionClosed("the response ended before the request"))
-        if self.server.access_log is not None and stream.request is not None:
-            self.server.access_log(cast("Cycle", stream))
+        note_response(self.server, stream)  # the metrics and the access log
         self._idle_check()
 
     def reset_stream(self, stream: H2Stream, code: ErrorCodes) -> None:

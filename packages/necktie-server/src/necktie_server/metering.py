@@ -9,7 +9,7 @@ workers (`necktie_server.metrics_workers`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pynecktie.metrics import stats_of
 
@@ -18,7 +18,7 @@ from .metrics_workers import share
 if TYPE_CHECKING:
     from .server import ServerState
 
-__all__ = ["meter"]
+__all__ = ["meter", "note_response"]
 
 
 def meter(state: ServerState) -> None:
@@ -31,3 +31,14 @@ def meter(state: ServerState) -> None:
     stats.in_flight = lambda: sum(len(getattr(c, "cycles", ())) for c in connections)
     share(state.app, stats)
     state.stats = stats
+
+
+def note_response(server: ServerState, exchange: Any) -> None:
+    """Count and log one response that went out whole: an HTTP/2 stream (`Cycle` does it inline, in
+    `HttpProtocol.response_done`, on the hot path), which has a cycle's request, status, sent and began."""
+    if exchange.request is None:
+        return
+    if server.stats is not None:
+        server.stats.finished(exchange.request, exchange.status, exchange.sent, exchange.began, False)
+    if server.access_log is not None:
+        server.access_log(exchange)
