@@ -1154,12 +1154,14 @@ EXTRAS = [
 ]
 EXTRA_QUICK_TIMEOUT = 120.0  # seconds for one script's --quick run
 
-# Sections other scripts write into the report (benchmarks/soak.py, benchmarks/callgrind_hello.py's numbers,
-# benchmarks/rolling_restart.py, the EXTRAS): a run keeps them.
+# Sections other scripts write into the report (benchmarks/soak.py, benchmarks/callgrind_hello.py's numbers
+# and the observability overhead measured with it, benchmarks/rolling_restart.py, the EXTRAS): a run keeps
+# them.
 KEPT_SECTIONS = (
     "## Soak",
     "## Instructions per /hello (callgrind)",
     "## Rolling restart",
+    "## Observability overhead (issue 20)",
     *(e.heading for e in EXTRAS),
 )
 
