@@ -170,12 +170,12 @@ def verdict(results: Results) -> str:
 
 def main(argv: list[str]) -> int:
     ap = options(__doc__ or "", rounds=5)
-    ap.add_argument("--mib", type=int, help="size of the file part in MiB (default 1024, quick 64)")
+    ap.add_argument("--mib", type=int, help="size of the file part in MiB (default 1024, quick 32)")
     args = ap.parse_args(argv)
     machine = prepare("multipart_upload.py", argv, args.no_install)
     started = _dt.datetime.now().astimezone()
     n_rounds = args.rounds or (1 if args.quick else 5)
-    size = (args.mib or (64 if args.quick else 1024)) * MIB
+    size = (args.mib or (32 if args.quick else 1024)) * MIB
     results = Results()
     tag = "multipart-" + started.strftime("%Y%m%d-%H%M%S")
     deadline = Deadline(60 + n_rounds * len(PEERS) * (60 + 3 + size / MIB / MIN_MIB_S), "multipart run")

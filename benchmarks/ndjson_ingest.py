@@ -143,13 +143,13 @@ def main(argv: list[str]) -> int:
     ap.add_argument(
         "--lines",
         type=int,
-        help=f"lines per upload, a multiple of {BLOCK_LINES:,} (default 2,000,000, quick 200,000)",
+        help=f"lines per upload, a multiple of {BLOCK_LINES:,} (default 2,000,000, quick 100,000)",
     )
     args = ap.parse_args(argv)
     machine = prepare("ndjson_ingest.py", argv, args.no_install)
     started = _dt.datetime.now().astimezone()
     n_rounds = args.rounds or (1 if args.quick else 5)
-    repeats = max(1, (args.lines or (200_000 if args.quick else 2_000_000)) // BLOCK_LINES)
+    repeats = max(1, (args.lines or (100_000 if args.quick else 2_000_000)) // BLOCK_LINES)
     block = sample_lines(BLOCK_LINES)
     total_of_block = sum(json.loads(line)["value"] for line in block.splitlines())
     results = Results()
