@@ -16,9 +16,10 @@ from .background import BackgroundWork, TaskSource
 from .blueprints import Blueprint, BlueprintGroup
 from .compression import Compression, install_compression
 from .config import Config
+from .cors import CorsPolicy, install_cors
 from .delivery import send_file, send_stream
 from .errorpages import answer_failure, last_resort_error, render_error
-from .exceptions import NecktieException, NotFound, ServerError, ServiceUnavailable
+from .exceptions import NecktieException, NotFound, ServerError, ServiceUnavailable, find_handler
 from .lifecycle import listener_arity
 from .registry import Registry, RouteSpec
 from .request import Request, RequestStream
@@ -68,6 +69,7 @@ class Necktie(Registry):
         self._finalized = False
         self._timeout_streams = False
         self._compression: Compression | None = None  # for requests that match no route
+        self._cors: CorsPolicy | None = None  # the same
         self._watchdogs: Watchdogs | None = None
         self.background = BackgroundWork()
         self.health = health.Health()  # liveness and readiness (LIVENESS_PATH, READINESS_PATH)
@@ -179,6 +181,7 @@ class Necktie(Registry):
                 bp_req, bp_resp = self._bp_middleware.get(id(route.blueprint), ([], []))
             route.request_middleware = app_req + tuple(bp_req)
             route.response_middleware = tuple(reversed(bp_resp)) + app_resp
+        install_cors(self)  # after the chains: it puts the preflight's answer first on OPTIONS routes
         timeout = self.config.RESPONSE_TIMEOUT
         self._timeout_streams = self.config.RESPONSE_TIMEOUT_STREAMS
         self._watchdogs = Watchdogs(timeout) if timeout else None
@@ -267,6 +270,8 @@ class Necktie(Registry):
             compression = self._compression if route is None else route.compression
             if response_mw:
                 response = await self._run_response_middleware(request, response, response_mw)
+            if (cors := self._cors if route is None else route.cors) is not None:
+                cors.apply(request, response)  # before compression: both may add to Vary
             out = sink if compression is None else compression.wrap(request, response, sink)
             if type(response) is HTTPResponse:
                 await out.send(response, response.body)
@@ -359,17 +364,9 @@ class Necktie(Registry):
             return last_resort_error()
 
     def _find_exception_handler(self, request: Request, exc: Exception) -> Callable[..., Any] | None:
-        route = request.route
-        tables = []
-        if route is not None and route.blueprint is not None:
-            tables.append(self._bp_exceptions.get(id(route.blueprint), []))
-        tables.append(self.exception_handlers)
-        for table in tables:
-            for cls in type(exc).__mro__:
-                for exceptions, handler in table:
-                    if cls in exceptions:
-                        return handler
-        return None
+        blueprint = None if request.route is None else request.route.blueprint
+        own = [] if blueprint is None else [self._bp_exceptions.get(id(blueprint), [])]
+        return find_handler([*own, self.exception_handlers], exc)
 
     async def send_response(self, request: Request, response: BaseHTTPResponse, sink: ResponseSink) -> bool:
         """Send *response* (complete, streamed or a file) for *request* to *sink*, as the pipeline does;

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ class Blueprint(Registry):
         strict_slashes: bool | None = None,
         version_prefix: str = "/v",
         compress: bool | None = None,
+        cors: bool | Mapping[str, Any] | None = None,
     ) -> None:
         if not name or not name.replace("_", "").replace("-", "").isalnum():
             raise ValueError(f"a blueprint name is letters, digits, '_' and '-' only, not {name!r}")
@@ -37,6 +38,7 @@ class Blueprint(Registry):
         self.version = version
         self.strict_slashes = strict_slashes
         self.compress = compress  # None: as the app says (COMPRESSION); a route's own compress= wins
+        self.cors = cors  # None: as the app says (CORS_*); False: off; a mapping overrides; a route's wins
         self.routes: list[RouteSpec] = []
         self.request_middleware: list[Callable[..., Any]] = []
         self.response_middleware: list[Callable[..., Any]] = []

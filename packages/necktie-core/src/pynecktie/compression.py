@@ -16,13 +16,13 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from . import codings
+from .headers import add_vary
 from .heads import NO_BODY_STATUSES, declared_length
 from .response import FileResponse, HTTPResponse
 
 if TYPE_CHECKING:
     from .app import Necktie
     from .config import Config
-    from .headers import Headers
     from .request import Request
     from .response import BaseHTTPResponse
     from .route import Route
@@ -97,17 +97,6 @@ class Compression:
         if etag is not None and not etag.startswith("W/"):
             headers["ETag"] = "W/" + etag  # the compressed bytes differ: a strong validator would lie
         return CompressingSink(sink, codings.encoder(coding))
-
-
-def add_vary(headers: Headers, name: str) -> None:
-    """Add *name* to the ``Vary`` header unless it (or ``*``) is listed already."""
-    vary = headers.get("vary")
-    if vary is None:
-        headers.add("Vary", name)
-        return
-    listed = {v.strip().lower() for v in vary.split(",")}
-    if name.lower() not in listed and "*" not in listed:
-        headers["Vary"] = f"{vary}, {name}"
 
 
 class CompressingSink:

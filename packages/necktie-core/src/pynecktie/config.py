@@ -16,8 +16,11 @@ from pydantic import (
     NonNegativeInt,
     PositiveInt,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
+
+from .cors_settings import check_cors, cors_names, cors_origins
 
 ENV_PREFIX = "NECKTIE_"
 # The default COMPRESSION_TYPES: exact types, prefixes ending in "/", suffixes starting with "+".
@@ -106,6 +109,13 @@ class Config(BaseModel):
     LOG_FORMAT: str = Field(default="text", pattern="^(text|json)$")  # json: one object per line
     METRICS_PATH: str | None = Field(default=None, pattern=r"^/[^\s<>{}]*$")  # Prometheus; None: off
     TRACING: bool = False  # OpenTelemetry server spans (necktie-core[otel])
+    # CORS (pynecktie.cors): off while CORS_ORIGINS is empty; a route's or blueprint's cors= overrides these
+    CORS_ORIGINS: list[str] = Field(default_factory=list)  # origins, "*", or regexes starting with "^"
+    CORS_METHODS: list[str] = Field(default_factory=lambda: ["*"])  # "*": every method the path serves
+    CORS_HEADERS: list[str] = Field(default_factory=lambda: ["*"])  # request headers; "*": any asked for
+    CORS_EXPOSE_HEADERS: list[str] = Field(default_factory=list)  # response headers scripts may read
+    CORS_CREDENTIALS: bool = False  # cookies and Authorization: never with "*" origins
+    CORS_MAX_AGE: NonNegativeInt = 600  # seconds a browser may keep a preflight's answer
     # Encoding
     JSON_ENCODER: str = Field(default="orjson", pattern="^(orjson|stdlib)$")
     # WebSockets (0 disables a limit or a timer)
@@ -140,6 +150,31 @@ class Config(BaseModel):
         """A list setting may be given as one comma-separated string (as an environment variable is)."""
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("CORS_ORIGINS", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        """``"*"``, one regex, a compiled pattern or a comma-separated string become a list; each checked."""
+        return cors_origins(value)
+
+    @field_validator("CORS_METHODS", "CORS_HEADERS", "CORS_EXPOSE_HEADERS", mode="before")
+    @classmethod
+    def _cors_names(cls, value: Any, info: ValidationInfo) -> Any:
+        """A comma-separated string is a list; each entry a token (or ``*``), methods in upper case."""
+        return cors_names(info.field_name or "", value)
+
+    @field_validator("CORS_ORIGINS", "CORS_EXPOSE_HEADERS", "CORS_CREDENTIALS", mode="after")
+    @classmethod
+    def _cors_consistent(cls, value: Any, info: ValidationInfo) -> Any:
+        """Credentials never go with ``*`` origins (nor ``*`` exposed headers): refused when set, and the
+        setting keeps its value (checked against the others as they are; at creation, in field order)."""
+        current: dict[str, Any] = {**info.data, str(info.field_name): value}
+        check_cors(
+            current.get("CORS_ORIGINS", []),
+            current.get("CORS_CREDENTIALS", False),
+            current.get("CORS_EXPOSE_HEADERS", []),
+        )
         return value
 
     def __init__(self, **data: Any) -> None:

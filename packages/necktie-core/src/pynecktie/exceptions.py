@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .response import HTTPResponse
@@ -137,3 +138,16 @@ class ConnectionClosed(NecktieException):
 
 class HeaderNotFound(BadRequest):
     """A required header is missing."""
+
+
+def find_handler(
+    tables: list[list[tuple[tuple[type[BaseException], ...], Callable[..., Any]]]], exc: BaseException
+) -> Callable[..., Any] | None:
+    """The handler registered for *exc*: the first table (a blueprint's, then the app's) with a handler
+    for its class or the nearest base class wins."""
+    for table in tables:
+        for cls in type(exc).__mro__:
+            for exceptions, handler in table:
+                if cls in exceptions:
+                    return handler
+    return None

@@ -134,3 +134,14 @@ class Headers(MutableMapping[str, str]):
     def raw_items(self) -> list[tuple[str, str]]:
         """Every (name, value) pair, repeated names included, in order."""
         return list(self._items)
+
+
+def add_vary(headers: Headers, name: str) -> None:
+    """Add *name* to the ``Vary`` header unless it (or ``*``) is listed already."""
+    vary = headers.get("vary")
+    if vary is None:
+        headers.add("Vary", name)
+        return
+    listed = {v.strip().lower() for v in vary.split(",")}
+    if name.lower() not in listed and "*" not in listed:
+        headers["Vary"] = f"{vary}, {name}"

@@ -32,6 +32,7 @@ class Route:
     request_middleware: tuple[Callable[..., Any], ...] = ()
     response_middleware: tuple[Callable[..., Any], ...] = ()
     compression: Any = None  # the route's `Compression` when its responses may be compressed, else None
+    cors: Any = None  # the route's `CorsPolicy` when it answers cross-origin requests, else None
     # Filled by the router: (name, convert) per parameter in path order, and the parsed pattern (url_for).
     params: tuple[tuple[str, Callable[[str], Any]], ...] = ()
     pattern: Pattern | None = None

@@ -126,14 +126,26 @@ class Router:
     def all_routes(self) -> list[Route]:
         """Every route, the automatic OPTIONS ones included (for finalizing middleware chains)."""
         seen: dict[int, Route] = {}
-        for entries in self._static.values():
-            for entry in entries.values():
-                for r in entry.routes():
-                    seen[id(r)] = r
-        for entry in self._dynamic_entries.values():
+        for entry in self.entries():
             for r in entry.routes():
                 seen[id(r)] = r
         return list(seen.values())
+
+    def entries(self) -> list[Entry]:
+        """Every path's `Entry` (its routes by method), static and dynamic, each host's included."""
+        found = [entry for entries in self._static.values() for entry in entries.values()]
+        return found + list(self._dynamic_entries.values())
+
+    def methods_at(self, path: str, host: str | None = None) -> tuple[str, ...]:
+        """The methods *path* is served for (``HEAD`` with ``GET``, and ``OPTIONS``), as a 405 lists them;
+        empty when nothing is served there."""
+        try:
+            self.resolve("", path, host)  # no route serves the empty method: the router says what does
+        except MethodNotAllowed as refused:
+            return tuple(refused.allowed)
+        except NotFound:
+            pass
+        return ()
 
     def resolve(self, method: str, path: str, host: str | None = None) -> tuple[Route, dict[str, Any]]:
         """The route for *method* and *path* (and *host*, for host routes) with converted parameters."""
