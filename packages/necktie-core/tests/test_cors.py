@@ -116,15 +116,20 @@ async def test_a_listed_origin_is_echoed_with_vary(app, call):
     assert "access-control-expose-headers" not in other.headers
 
 
-async def test_without_an_origin_only_the_cache_hint(app, call):
+async def test_without_an_origin_nothing_is_checked_and_only_a_cacheable_answer_gets_a_hint(app, call):
     app.config.CORS_ORIGINS = [A]
-    app.get("/")(lambda request: text("hi"))
-    result = await call(app, "GET", "/")
-    assert allowed(result) is None and result.headers["vary"] == "Origin"
+    app.get("/bare")(lambda request: text("hi"))
+    app.get("/cached")(lambda request: text("hi", headers={"Cache-Control": "max-age=60"}))
+    app.get("/file")(lambda request: file(__file__))
+    bare = await call(app, "GET", "/bare")
+    assert not bare.headers  # untouched: no header of its own, so the carrier keeps its fast path
+    for path in ("/cached", "/file"):
+        result = await call(app, "GET", path)
+        assert allowed(result) is None and result.headers["vary"] == "Origin", path
     anyone = Necktie("anyone")
     anyone.config.CORS_ORIGINS = "*"
-    anyone.get("/")(lambda request: text("hi"))
-    result = await call(anyone, "GET", "/")
+    anyone.get("/cached")(lambda request: text("hi", headers={"Cache-Control": "max-age=60"}))
+    result = await call(anyone, "GET", "/cached")
     assert allowed(result) == "*" and "vary" not in result.headers
 
 
