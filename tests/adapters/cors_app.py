@@ -50,6 +50,11 @@ async def acknowledge(request):
     return text("ok")
 
 
+@app.post("/upload", max_body_size=10)
+async def upload(request):
+    return text("stored")
+
+
 @app.get("/private", cors=False)
 async def private(request):
     return text("private")

@@ -104,6 +104,15 @@ def test_error_pages_carry_the_headers(served, method, path, status):
     assert header(response, b"access-control-allow-credentials") == b"true"
 
 
+def test_a_413_at_the_head_carries_them(served):
+    """Refused from its declared length before the pipeline runs (by necktie-server, or by the ASGI
+    adapter): the carrier's own error page gets the route's headers too."""
+    response, _ = request(served.port, "POST", "/upload", body=b"x" * 100, headers={"Origin": PAGE})
+    assert response.status_code == 413
+    assert header(response, b"access-control-allow-origin") == PAGE.encode()
+    assert header(response, b"access-control-allow-credentials") == b"true"
+
+
 def test_route_and_blueprint_overrides(served):
     response, body = request(served.port, "GET", "/private", headers={"Origin": PAGE})
     assert body == b"private" and _cors_headers(response) == {} and header(response, b"vary") is None

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from . import lifecycle
 from .asgi_streams import AsgiBody, AsgiSink, Receive, Send
 from .body_limit import refuse_at_head
+from .cors import add_cors_headers
 from .errorpages import render_error
 from .exceptions import PayloadTooLarge
 from .metrics import stats_of
@@ -100,6 +101,7 @@ async def _answer(app: Necktie, request: Request, receive: Receive, sink: AsgiSi
         refuse_at_head(request.route, length, app.body_limit(request.route))
     except PayloadTooLarge as exc:
         response = render_error(request, exc, app.config.DEBUG)
+        add_cors_headers(request, response)
         await sink.send(response, response.body)
         return None
     exchange = _Exchange(app, request, receive, sink, length)

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .route import Route
     from .routing import Router
 
-__all__ = ["CorsPolicy", "Preflight", "PreflightAnswer", "install_cors", "request_header"]
+__all__ = ["CorsPolicy", "Preflight", "PreflightAnswer", "add_cors_headers", "install_cors", "request_header"]
 
 SETTINGS = ("origins", "methods", "headers", "expose_headers", "credentials", "max_age")
 # Request headers a browser may send without asking (the CORS-safelisted ones): always allowed.
@@ -174,6 +174,17 @@ class Preflight:
             return refusal("method")
         asked = request_header(request, b"access-control-request-headers")
         return policy.preflight(origin, method, asked, router.methods_at(request.path, host))
+
+
+def add_cors_headers(request: Request | None, response: BaseHTTPResponse) -> None:
+    """The CORS headers on an answer a carrier gives before the pipeline runs (a 413 for a declared body
+    over the limit, an error found in a head once it was read): the route's policy, else the app's."""
+    if request is None:
+        return
+    route = request.route
+    policy = request.app._cors if route is None else route.cors
+    if policy is not None:
+        policy.apply(request, response)
 
 
 def install_cors(app: Necktie) -> None:

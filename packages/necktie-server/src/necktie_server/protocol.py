@@ -34,6 +34,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, cast
 
 import httptools
+from pynecktie.cors import add_cors_headers
 from pynecktie.errorpages import render_error
 from pynecktie.exceptions import BadRequest, ConnectionClosed, NecktieException
 from pynecktie.request import ConnInfo
@@ -306,7 +307,9 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
             return
         request = cycle.request
         if cycle.error is not None or request is None:
-            cycle.send_error_now(render_error(request, cycle.error or BadRequest(), self.settings.debug))
+            answer = render_error(request, cycle.error or BadRequest(), self.settings.debug)
+            add_cors_headers(request, answer)
+            cycle.send_error_now(answer)
             return
         if cycle.buffer is None and not cycle.complete:
             if cycle.expect_continue:
