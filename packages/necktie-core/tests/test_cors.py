@@ -421,3 +421,11 @@ async def test_a_preflight_to_an_unknown_path_is_a_404(app, call):
     _cors_app(app)
     result = await call(app, "OPTIONS", "/nowhere", headers=PREFLIGHT)
     assert result.status == 404 and allowed(result) == A
+
+
+async def test_the_origin_header_is_found_in_any_case(app, call):
+    app.config.CORS_ORIGINS = [A]
+    app.get("/")(lambda request: text("hi"))
+    for name in ("Origin", "origin", "ORIGIN", "oRiGiN"):
+        result = await call(app, "GET", "/", headers=[("Accept", "*/*"), (name, A)])
+        assert allowed(result) == A, name

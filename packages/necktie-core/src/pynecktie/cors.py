@@ -44,6 +44,11 @@ SETTINGS = ("origins", "methods", "headers", "expose_headers", "credentials", "m
 # Request headers a browser may send without asking (the CORS-safelisted ones): always allowed.
 SAFELISTED = frozenset({"accept", "accept-language", "content-language", "content-type"})
 ALLOW_ORIGIN = "Access-Control-Allow-Origin"
+# "Origin" in every casing (64 of them): one set lookup per header name finds it whatever the carrier
+# kept of the case, cheaper than lowering each name, which every request without an Origin would pay.
+ORIGIN_NAMES = frozenset(
+    "".join(c.upper() if mask >> i & 1 else c for i, c in enumerate("origin")).encode() for mask in range(64)
+)
 
 
 def request_header(request: Request, name: bytes) -> str | None:
@@ -92,7 +97,12 @@ class CorsPolicy:
     def apply(self, request: Request, response: BaseHTTPResponse) -> None:
         """Set the CORS headers of *response* to *request* (unless it set its own
         ``Access-Control-Allow-Origin``, or is a preflight's answer)."""
-        origin = request_header(request, b"origin")
+        for name, value in request.raw_headers:
+            if name in ORIGIN_NAMES:
+                origin: str | None = value.decode("latin-1")
+                break
+        else:
+            origin = None
         if origin is None:
             # Not checked. An answer with headers of its own (a file's validators, a Cache-Control) may be
             # cached: it says so for the pages that will ask with an Origin. A bare one keeps the carrier's
