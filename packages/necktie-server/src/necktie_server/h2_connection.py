@@ -96,7 +96,15 @@ class Http2Connection(asyncio.Protocol):
         self.conn_info = conn_info
         limits = cast("Http2Settings", self.settings.http2)
         self.limits = limits
-        self.h2 = H2Connection(H2Configuration(client_side=False, header_encoding=None))
+        # The response heads are the server's own, checked by `pynecktie.heads` and lower-cased: h2's
+        # checks of outbound headers would only repeat that, on every response.
+        config = H2Configuration(
+            client_side=False,
+            header_encoding=None,
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+        )
+        self.h2 = H2Connection(config)
         self.h2.local_settings = local_settings(limits, self.settings.max_header_size)
         # The hard bound of decoding (the advertised list size is the limit answered with a 431); h2 lowers
         # it when the client acknowledges the SETTINGS (`_on_event` raises it back).
@@ -222,7 +230,7 @@ class Http2Connection(asyncio.Protocol):
             if self.transport is None or self.transport.is_closing():
                 return  # a flood found among the events: the rest is not acted on
         self._idle_check()
-        self._flush()
+        self._schedule_flush()
 
     def eof_received(self) -> bool | None:  # noqa: D102
         return None  # the transport closes; connection_lost ends the streams
