@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 error_logger = logging.getLogger("necktie.error")
 
 MAX_WINDOW = (1 << 31) - 1
+FLUSH_EVERY = 1 << 16  # response bytes handed to h2 before they go on to the transport in one write
 DEFAULT_WINDOW = 65535
 
 
@@ -319,11 +320,19 @@ class Http2Connection(asyncio.Protocol):
             return
         h2 = self.h2
         frame = h2.max_outbound_frame_size
-        sent_frames = 0
+        sent_frames = unflushed = 0
         moved = True
         while moved and self._sending:
             moved = False
             for sid, each in list(self._sending.items()):
+                if unflushed >= FLUSH_EVERY:
+                    # Into the transport now, where its high-water mark stops the writers, rather than
+                    # piling up in h2's buffer until the loop's next turn.
+                    self._flush()
+                    unflushed = 0
+                    if self.flow.write_paused:
+                        moved = False
+                        break
                 if each.queued:
                     window = min(h2.local_flow_control_window(sid), frame)
                     if window <= 0:
@@ -337,6 +346,7 @@ class Http2Connection(asyncio.Protocol):
                         continue
                     each.stalled(False)
                     sent_frames += 1
+                    unflushed += len(data)
                     moved = True
                 elif each.end_pending:
                     h2.end_stream(sid)
