@@ -8,6 +8,7 @@ only, and a stream the client resets cancels its own handler only.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import threading
 
@@ -19,6 +20,7 @@ from pynecktie import Necktie
 from pynecktie.response import stream, text
 
 KiB = 1 << 10
+seen: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="")
 
 
 def pattern(seed: int, size: int) -> bytes:
@@ -83,6 +85,13 @@ def build_app() -> tuple[Necktie, dict]:
     @app.get("/ok")
     async def ok(request):
         return text("ok")
+
+    @app.get("/context/<name>")
+    async def context(request, name: str):
+        before = seen.get()
+        seen.set(name)
+        await asyncio.sleep(0.05)  # the other streams run meanwhile
+        return text(f"{before}|{seen.get()}")
 
     return app, state
 
@@ -172,3 +181,12 @@ def test_a_reset_stream_cancels_its_own_handler_only(served):
         ok = client.request("GET", "/ok")
         client.until(lambda: client.ended(ok))
         assert client.status(ok) == 200
+
+
+def test_each_stream_runs_in_a_context_of_its_own(served):
+    server, _ = served
+    with H2Client(server.port) as client:
+        streams = {name: client.request("GET", f"/context/{name}") for name in ("a", "b", "c")}
+        client.until(lambda: all(client.ended(sid) for sid in streams.values()))
+        assert {name: client.body(sid) for name, sid in streams.items()} == {
+            "a": b"|a", "b": b"|b", "c": b"|c"}
