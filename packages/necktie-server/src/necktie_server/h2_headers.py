@@ -10,6 +10,7 @@ that stream).
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from pynecktie.exceptions import BadRequest
@@ -30,6 +31,8 @@ CONNECTION_SPECIFIC = frozenset(
     {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}
 )
 CONNECTION_SPECIFIC_BYTES = frozenset(name.encode() for name in CONNECTION_SPECIFIC)
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110: a method is a token
+_NOT_IN_TARGET = re.compile(rb"[\x00-\x20\x7f-\xff]")  # no space, control or non-ASCII byte (as HTTP/1.1)
 _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
 
 
@@ -67,16 +70,23 @@ def make_request(
             cookies.append(value)
         elif name != b"host" or not authority:
             fields.append((name, value))
-    if method == b"CONNECT":
-        raise BadRequest("CONNECT is not supported")
+    verb = _METHODS.get(method)
+    if verb is None:
+        if method == b"CONNECT":
+            raise BadRequest("CONNECT is not supported")
+        if not _TOKEN.fullmatch(method):
+            raise BadRequest("Invalid method")
+        verb = method.decode("ascii")
     if len(path) > settings.max_line_size:
         raise h1.URITooLong("Request target too long")
+    if not (path[:1] == b"/" or (path == b"*" and verb == "OPTIONS")) or _NOT_IN_TARGET.search(path):
+        raise BadRequest("Invalid request target")  # what httptools refuses in an HTTP/1.1 request line
     if authority:
         fields = [field for field in fields if field[0] != b"host"]
         fields.append((b"host", authority))
     if cookies:
         fields.append((b"cookie", b"; ".join(cookies)))
-    return Request(app, _METHODS.get(method) or method.decode("ascii"), path, "2", fields, conn_info)
+    return Request(app, verb, path, "2", fields, conn_info)
 
 
 def declared_length(request: Request) -> int | None:

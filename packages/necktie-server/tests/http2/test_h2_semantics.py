@@ -204,3 +204,24 @@ def test_http2_without_the_h2_package_is_one_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "h2", None)  # what an import of a missing package does
     with pytest.raises(StartupError, match=r"pip install 'necktie-server\[http2\]'"):
         offer_http2(None)
+
+
+@pytest.mark.parametrize("head", [
+    [(b":method", b"GET"), (b":path", b"/a b")],
+    [(b":method", b"GET"), (b":path", "/caf\u00e9".encode())],
+    [(b":method", b"GET"), (b":path", b"relative")],
+    [(b":method", b"G(T"), (b":path", b"/ok")],
+    [(b":method", b"CONNECT")],  # (no :path nor :scheme: RFC 9113 §8.5)
+])
+def test_a_request_line_http1_would_refuse_is_a_400_on_its_stream(served, head):
+    server, _ = served
+    with H2Client(server.port) as client:
+        bad = client.conn.get_next_available_stream_id()
+        scheme = [] if head[0][1] == b"CONNECT" else [(b":scheme", b"http")]
+        client.conn.send_headers(bad, [*head, *scheme, (b":authority", b"a:80")], end_stream=True)
+        client.flush()
+        client.until(lambda: client.ended(bad))
+        assert client.status(bad) == 400
+        ok = client.request("GET", "/ok")
+        client.until(lambda: client.ended(ok))
+        assert client.body(ok) == b"ok"
