@@ -5,6 +5,7 @@ tests that need to act frame by frame: reset one stream, hold one stream's windo
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,8 +18,13 @@ from h2.events import DataReceived, Event, ResponseReceived, StreamEnded, Stream
 class H2Client:
     """One client connection; every event received is kept in ``events``."""
 
-    def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 10.0,
+                 tls: ssl.SSLContext | None = None) -> None:
+        sock = socket.create_connection((host, port), timeout=timeout)
+        if tls is not None:  # HTTP/2 by ALPN
+            tls.set_alpn_protocols(["h2"])
+            sock = tls.wrap_socket(sock, server_hostname=host)
+        self.sock = sock
         self.conn = H2Connection(H2Configuration(client_side=True, header_encoding=None))
         self.conn.initiate_connection()
         self.events: list[Event] = []
@@ -78,7 +84,7 @@ class H2Client:
             data = self.sock.recv(65536)
         except TimeoutError:
             return True
-        except ConnectionError:
+        except (ConnectionError, ssl.SSLError):
             data = b""
         if not data:
             self.closed = True

@@ -129,6 +129,12 @@ class Http2Connection(asyncio.Protocol):
     def start(self, received: bytes) -> None:
         """Send the server's preface (SETTINGS, the connection window), then take in *received*."""
         h2 = self.h2
+        server, most = self.server, self.settings.max_connections
+        if server.stopping or (most and len(server.connections) > most):
+            h2.initiate_connection()
+            h2.close_connection(ErrorCodes.NO_ERROR, last_stream_id=0)  # no stream taken: retry elsewhere
+            self._close()
+            return
         h2.initiate_connection()
         del h2.local_settings[SettingCodes.MAX_CONCURRENT_STREAMS]  # advertised; held by `_on_request`
         if self._conn_window > DEFAULT_WINDOW:

@@ -101,6 +101,12 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         self.conn_info = ConnInfo(
             client_ip, client_port, server_ip, server_port, transport.get_extra_info("sslcontext") is not None
         )
+        if self.conn_info.ssl and self.settings.http2 is not None:
+            from .h2_connection import adopt, negotiated
+
+            if negotiated(transport):
+                adopt(self, b"")  # (an HTTP/2 connection refuses what is over capacity with GOAWAY)
+                return
         if server.stopping or (
             self.settings.max_connections and len(server.connections) > self.settings.max_connections
         ):
@@ -111,12 +117,6 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
             )
             self._linger()  # its request may be on the way: a reset would destroy the 503 before it is read
             return
-        if self.conn_info.ssl and self.settings.http2 is not None:
-            from .h2_connection import adopt, negotiated
-
-            if negotiated(transport):
-                adopt(self, b"")
-                return
         self.deadline.arm(self.settings.keep_alive_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import trustme
 from necktie_testing import LiveServer
+from nt_h2 import H2Client
 from pynecktie import Necktie
 
 EXAMPLES = Path(__file__).resolve().parents[4] / "examples"
@@ -120,3 +121,19 @@ def test_httpx_streams_the_guides_routes_both_ways(ca: trustme.CA) -> None:
         assert (response.http_version, response.text) == ("HTTP/2", "one1")
         response = client.put("/bp_stream", content=b"x1" * 100_000)
         assert response.text == "xA" * 100_000
+
+
+def test_a_tls_connection_over_capacity_gets_goaway_without_any_stream(ca: trustme.CA) -> None:
+    app = example_app("response_streaming")
+    app.config.MAX_CONNECTIONS = 1
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    with LiveServer(app, ssl=server_context(ca)) as server, \
+            H2Client(server.port, tls=client_context) as first:
+        served = first.request("GET", "/")
+        first.until(lambda: first.ended(served))
+        assert first.body(served) == b"foo,bar"
+        with H2Client(server.port, tls=client_context) as second:
+            second.until(lambda: second.goaway() is not None)
+            assert second.goaway() == 0  # NO_ERROR, no stream taken: the client may retry elsewhere
+            second.until(lambda: not second.pump())
