@@ -33,7 +33,7 @@ from hyperframe.frame import GoAwayFrame
 from pynecktie.exceptions import ConnectionClosed, NecktieException
 
 from .h2_guard import PREFACE, FrameGuard, local_settings
-from .h2_headers import check_header_list, make_request
+from .h2_headers import check_trailers, make_request
 from .h2_stream import H2Stream
 from .metering import note_response
 from .state import UPGRADED
@@ -97,13 +97,16 @@ class Http2Connection(asyncio.Protocol):
         self.conn_info = conn_info
         limits = cast("Http2Settings", self.settings.http2)
         self.limits = limits
-        # The response heads are the server's own, checked by `pynecktie.heads` and lower-cased: h2's
-        # checks of outbound headers would only repeat that, on every response.
+        # Header lists are checked by the server itself, each way: the responses' by `pynecktie.heads`, the
+        # requests' by `h2_headers` (a malformed one is a 400 on its stream, where h2 would end the whole
+        # connection), each in one pass where h2 takes several.
         config = H2Configuration(
             client_side=False,
             header_encoding=None,
             validate_outbound_headers=False,
             normalize_outbound_headers=False,
+            validate_inbound_headers=False,
+            normalize_inbound_headers=False,
         )
         self.h2 = H2Connection(config)
         self.h2.local_settings = local_settings(limits, self.settings.max_header_size)
@@ -274,7 +277,7 @@ class Http2Connection(asyncio.Protocol):
             self.pump(None)
         elif isinstance(event, ev.TrailersReceived):
             try:
-                check_header_list(list(event.headers or ()), self.settings, trailers=True)
+                check_trailers(list(event.headers or ()), self.settings)
             except NecktieException as exc:
                 stream = self.streams.get(event.stream_id)
                 if stream is not None:

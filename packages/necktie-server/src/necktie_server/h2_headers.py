@@ -33,6 +33,8 @@ CONNECTION_SPECIFIC = frozenset(
 CONNECTION_SPECIFIC_BYTES = frozenset(name.encode() for name in CONNECTION_SPECIFIC)
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110: a method is a token
 _NOT_IN_TARGET = re.compile(rb"[\x00-\x20\x7f-\xff]")  # no space, control or non-ASCII byte (as HTTP/1.1)
+_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")  # a field name: a token, lower case (RFC 9113 §8.2.1)
+_BAD_VALUE = re.compile(rb"[\x00\r\n]|\A[ \t]|[ \t]\Z")  # RFC 9113 §8.2.1
 _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
 
 
@@ -53,23 +55,47 @@ def check_header_list(headers: list[Header], settings: ServerSettings, trailers:
 def make_request(
     app: Necktie, headers: list[Header], conn_info: ConnInfo, settings: ServerSettings
 ) -> Request:
-    """The `Request` of a stream's header list (its declared length is `declared_length`'s)."""
+    """The `Request` of a stream's header list (its declared length is `declared_length`'s).
+
+    A malformed list (RFC 9113 §8.2-8.3: a pseudo-header unknown, repeated, missing or after a field; a
+    name not a lower-case token; a connection-specific field; a value with NUL, CR, LF or surrounding
+    space; ``Host`` other than ``:authority``) is a **400** on its stream, as one request line is over
+    HTTP/1.1: the connection goes on.
+    """
     check_header_list(headers, settings)
-    method = path = authority = b""
+    method = path = authority = scheme = host = None
     fields: list[Header] = []
     cookies: list[bytes] = []
+    regular = False
     for name, value in headers:
+        if _BAD_VALUE.search(value):
+            raise BadRequest("Invalid header value")
         if name[:1] == b":":
-            if name == b":method":
+            if regular:
+                raise BadRequest("A pseudo-header after the header fields")
+            if name == b":method" and method is None:
                 method = value
-            elif name == b":path":
+            elif name == b":path" and path is None:
                 path = value
-            elif name == b":authority":
+            elif name == b":authority" and authority is None:
                 authority = value
-        elif name == b"cookie":
+            elif name == b":scheme" and scheme is None:
+                scheme = value
+            else:
+                raise BadRequest("Invalid or repeated pseudo-header")
+            continue
+        regular = True
+        check_field(name, value)
+        if name == b"cookie":
             cookies.append(value)
-        elif name != b"host" or not authority:
+        else:
+            if name == b"host":
+                if host is not None:
+                    raise BadRequest("Two Host fields")
+                host = value
             fields.append((name, value))
+    if method is None:
+        raise BadRequest("No :method")
     verb = _METHODS.get(method)
     if verb is None:
         if method == b"CONNECT":
@@ -77,16 +103,40 @@ def make_request(
         if not _TOKEN.fullmatch(method):
             raise BadRequest("Invalid method")
         verb = method.decode("ascii")
+    if path is None or scheme is None:
+        raise BadRequest("No :path or :scheme")
     if len(path) > settings.max_line_size:
         raise h1.URITooLong("Request target too long")
     if not (path[:1] == b"/" or (path == b"*" and verb == "OPTIONS")) or _NOT_IN_TARGET.search(path):
         raise BadRequest("Invalid request target")  # what httptools refuses in an HTTP/1.1 request line
-    if authority:
-        fields = [field for field in fields if field[0] != b"host"]
-        fields.append((b"host", authority))
+    if authority is not None:
+        if host is None:
+            fields.append((b"host", authority))
+        elif host != authority:
+            raise BadRequest(":authority and Host differ")
     if cookies:
         fields.append((b"cookie", b"; ".join(cookies)))
     return Request(app, verb, path, "2", fields, conn_info)
+
+
+def check_field(name: bytes, value: bytes) -> None:
+    """Refuse a header field HTTP/2 does not allow (a name not a lower-case token, a connection-specific
+    field, ``TE`` other than ``trailers``): `BadRequest`."""
+    if (
+        name in CONNECTION_SPECIFIC_BYTES
+        or (name == b"te" and value != b"trailers")
+        or not _NAME.fullmatch(name)
+    ):
+        raise BadRequest("Invalid header field")
+
+
+def check_trailers(trailers: list[Header], settings: ServerSettings) -> None:
+    """Refuse a trailer section over the limits (**431**) or malformed (pseudo-headers, bad fields)."""
+    check_header_list(trailers, settings, trailers=True)
+    for name, value in trailers:
+        if _BAD_VALUE.search(value) or name[:1] == b":":
+            raise BadRequest("Invalid trailer field")
+        check_field(name, value)
 
 
 def declared_length(request: Request) -> int | None:

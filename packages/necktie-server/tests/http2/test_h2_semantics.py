@@ -212,6 +212,17 @@ def test_http2_without_the_h2_package_is_one_clear_error(monkeypatch):
     [(b":method", b"GET"), (b":path", b"relative")],
     [(b":method", b"G(T"), (b":path", b"/ok")],
     [(b":method", b"CONNECT")],  # (no :path nor :scheme: RFC 9113 §8.5)
+    # Malformed header lists (RFC 9113 §8.2-8.3): h2 would end the whole connection for each.
+    [(b":method", b"GET"), (b":path", b"/ok"), (b"X-Upper", b"v")],
+    [(b":method", b"GET"), (b":path", b"/ok"), (b"connection", b"close")],
+    [(b":method", b"GET"), (b":path", b"/ok"), (b"te", b"gzip")],
+    [(b":method", b"GET"), (b":path", b"/ok"), (b"x-value", b"a\x00b")],
+    [(b":method", b"GET"), (b":path", b"/ok"), (b"x-value", b" padded")],
+    [(b":method", b"GET"), (b"x-first", b"v"), (b":path", b"/ok")],
+    [(b":method", b"GET"), (b":method", b"GET"), (b":path", b"/ok")],
+    [(b":method", b"GET"), (b":path", b"/ok"), (b":status", b"200")],
+    [(b":method", b"GET")],
+    [(b":method", b"GET"), (b":path", b"/ok"), (b"host", b"elsewhere")],
 ])
 def test_a_request_line_http1_would_refuse_is_a_400_on_its_stream(served, head):
     server, _ = served
