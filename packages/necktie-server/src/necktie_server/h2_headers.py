@@ -1,11 +1,11 @@
 """HTTP/2 header lists, both ways, as plain values (no I/O): a request from the list `h2` decoded, and the
 list of a response head that `pynecktie.heads` planned.
 
-`h2` has already checked the pseudo-header fields (present, first, no connection-specific field, names in
-lower case) when a list gets here; what is left is the server's own limits and HTTP/1 semantics:
-``:authority`` becomes ``Host``, cookie crumbs are joined (RFC 9113 §8.2.3), and ``REQUEST_MAX_HEADERS``,
-``REQUEST_MAX_HEADER_SIZE`` and ``REQUEST_MAX_LINE_SIZE`` hold as over HTTP/1.1 (a **431** or **414** on
-that stream).
+A request's list is checked here, in one pass, where `h2`'s own checks are off (`Http2Connection`): what
+RFC 9113 §8.2-8.3 calls malformed is a **400** on that stream (h2 would end the whole connection). Then the
+server's limits and HTTP/1 semantics: ``:authority`` becomes ``Host``, cookie crumbs are joined (§8.2.3),
+and ``REQUEST_MAX_HEADERS``, ``REQUEST_MAX_HEADER_SIZE`` and ``REQUEST_MAX_LINE_SIZE`` hold as over
+HTTP/1.1 (a **431** or **414** on that stream).
 """
 
 from __future__ import annotations
