@@ -350,5 +350,5 @@ class _Drain:
             if stream._unyielded >= YIELD_EVERY:
                 stream._unyielded = 0
                 yield  # a bare yield: one turn of the loop for the others
-        if stream.reset or flow.lost:
+        if stream.reset or flow.lost or flow.transport.is_closing():
             raise ConnectionClosed("the client closed the stream")
