@@ -85,6 +85,7 @@ GET_FIELDS = ((b":method", b"GET"), (b":scheme", b"http"), (b":authority", b"a")
 OK = H2Expect(statuses={1: 200}, calls=("/",))
 C_PROTOCOL, C_FRAME_SIZE, C_FLOW = (H2Expect(goaway=c) for c in (PROTOCOL_ERROR, FRAME_SIZE_ERROR,
                                                                  FLOW_CONTROL_ERROR))
+MALFORMED = H2Expect(statuses={1: 400})  # refused on its stream, no handler run; the connection stays
 
 
 def _cases() -> dict[str, tuple[bytes, H2Expect]]:
@@ -133,18 +134,18 @@ def _cases() -> dict[str, tuple[bytes, H2Expect]]:
         "data-beyond-the-stream-window": (get(end=False) + data(1, b"x" * (WINDOW + 1)), C_FLOW),
         # (RFC 9113 §4.3 says COMPRESSION_ERROR; h2 answers every decoding error with PROTOCOL_ERROR)
         "hpack-index-out-of-range": (headers(1, b"\xff\x7f"), C_PROTOCOL),
-        # Malformed requests (RFC 9113 §8.1.1: a stream error, PROTOCOL_ERROR; h2 makes some connection ones).
-        "uppercase-header-name": (_pseudo(*GET_FIELDS, (b"X-Up", b"1")), C_PROTOCOL),
-        "connection-header": (_pseudo(*GET_FIELDS, (b"connection", b"keep-alive")), C_PROTOCOL),
-        "te-not-trailers": (_pseudo(*GET_FIELDS, (b"te", b"gzip")), C_PROTOCOL),
-        "missing-path": (_pseudo(*GET_FIELDS[:3]), C_PROTOCOL),
-        "duplicate-path": (_pseudo(*GET_FIELDS, (b":path", b"/2")), C_PROTOCOL),
-        "pseudo-after-regular": (_pseudo(*GET_FIELDS[:3], (b"x", b"1"), GET_FIELDS[3]), C_PROTOCOL),
-        "response-pseudo-in-request": (_pseudo(*GET_FIELDS, (b":status", b"200")), C_PROTOCOL),
+        # Malformed requests (RFC 9113 §8.1.1: a stream error): a 400 on their stream (h2_headers).
+        "uppercase-header-name": (_pseudo(*GET_FIELDS, (b"X-Up", b"1")), MALFORMED),
+        "connection-header": (_pseudo(*GET_FIELDS, (b"connection", b"keep-alive")), MALFORMED),
+        "te-not-trailers": (_pseudo(*GET_FIELDS, (b"te", b"gzip")), MALFORMED),
+        "missing-path": (_pseudo(*GET_FIELDS[:3]), MALFORMED),
+        "duplicate-path": (_pseudo(*GET_FIELDS, (b":path", b"/2")), MALFORMED),
+        "pseudo-after-regular": (_pseudo(*GET_FIELDS[:3], (b"x", b"1"), GET_FIELDS[3]), MALFORMED),
+        "response-pseudo-in-request": (_pseudo(*GET_FIELDS, (b":status", b"200")), MALFORMED),
         "content-length-longer-than-body": (post("/", b"abc", extra=[CL5]), C_PROTOCOL),
         "content-length-shorter-than-body": (post("/", b"abcdef", extra=[CL5]), C_PROTOCOL),
-        "nul-in-value": (_pseudo(*GET_FIELDS, (b"x", b"a\x00b")), C_PROTOCOL),
-        "crlf-in-value": (_pseudo(*GET_FIELDS, (b"x", b"a\r\nb: c")), C_PROTOCOL),
+        "nul-in-value": (_pseudo(*GET_FIELDS, (b"x", b"a\x00b")), MALFORMED),
+        "crlf-in-value": (_pseudo(*GET_FIELDS, (b"x", b"a\r\nb: c")), MALFORMED),
     }
 
 

@@ -1,10 +1,8 @@
 """HTTP/2 connections: python-hyper's sans-I/O `h2` engine, driven by the transport (as WebSockets run on
 the `websockets` engine).
 
-A connection becomes HTTP/2 in one of two ways, both with ``HTTP2`` on: over TLS when ALPN chose ``h2``
-(`HttpProtocol.connection_made`), or in cleartext when its first bytes are the connection preface
-(prior knowledge: httptools stops at ``PRI * HTTP/2.0``). `adopt` then hands the transport and its
-`FlowControl` to an `Http2Connection`, which from then on is its protocol.
+A connection becomes HTTP/2 when ALPN chose ``h2`` or its first bytes are the preface: `h2_adopt` then
+hands the transport and its `FlowControl` to an `Http2Connection`, which from then on is its protocol.
 
 What the client sends passes `FrameGuard` (the floods and oversized header blocks, before any decoding),
 then `h2`, whose events this module acts on: each new stream is an `H2Stream` whose request runs through
@@ -32,18 +30,16 @@ from h2.settings import SettingCodes
 from hyperframe.frame import GoAwayFrame
 from pynecktie.exceptions import ConnectionClosed, NecktieException
 
-from .h2_guard import PREFACE, FrameGuard, local_settings
+from .h2_guard import FrameGuard, local_settings
 from .h2_headers import check_trailers, make_request
 from .h2_stream import H2Stream
 from .metering import note_response
-from .state import UPGRADED
 from .timers import Deadline
 
 if TYPE_CHECKING:
     from pynecktie.request import ConnInfo
 
     from .flow_control import FlowControl
-    from .protocol import HttpProtocol
     from .server import ServerState
     from .settings import Http2Settings
 
@@ -54,36 +50,8 @@ FLUSH_EVERY = 1 << 16  # response bytes handed to h2 before they go on to the tr
 DEFAULT_WINDOW = 65535
 
 
-def adopt(http: HttpProtocol, received: bytes) -> None:
-    """Make *http*'s connection an HTTP/2 one; *received* is what was read of it so far, from the preface
-    on (nothing yet over TLS)."""
-    h2conn = Http2Connection(http.server, http.flow, http.conn_info, http._context)
-    http.deadline.cancel()
-    http.state = UPGRADED
-    http.server.connections.discard(http)
-    http.server.connections.add(h2conn)
-    http.flow.transport.set_protocol(h2conn)
-    h2conn.start(received)
-
-
-def negotiated(transport: asyncio.BaseTransport) -> bool:
-    """True when ALPN chose ``h2`` for this TLS connection."""
-    ssl_object = transport.get_extra_info("ssl_object")
-    return ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
-
-
-def from_preface(data: bytes) -> bytes:
-    """The connection's bytes from its preface on, given *data*, the read in which httptools found the
-    preface's end (the reads before it held the preface's start)."""
-    for start in range(len(PREFACE)):
-        tail = PREFACE[start:]
-        if data.startswith(tail):
-            return PREFACE + data[len(tail) :]
-    return data
-
-
 class Http2Connection(asyncio.Protocol):
-    """One HTTP/2 connection: the transport's protocol after `adopt`."""
+    """One HTTP/2 connection: the transport's protocol after `necktie_server.h2_adopt.adopt`."""
 
     def __init__(
         self, server: ServerState, flow: FlowControl, conn_info: ConnInfo, context: contextvars.Context

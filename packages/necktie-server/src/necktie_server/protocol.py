@@ -102,7 +102,7 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
             client_ip, client_port, server_ip, server_port, transport.get_extra_info("sslcontext") is not None
         )
         if self.conn_info.ssl and self.settings.http2 is not None:
-            from .h2_connection import adopt, negotiated
+            from .h2_adopt import adopt, negotiated
 
             if negotiated(transport):
                 adopt(self, b"")  # (an HTTP/2 connection refuses what is over capacity with GOAWAY)
@@ -232,7 +232,7 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
                 and self.requests_started == 0
                 and self.parser.get_method() == b"PRI"
             ):
-                from .h2_connection import adopt, from_preface  # HTTP/2 by prior knowledge: its preface
+                from .h2_adopt import adopt, from_preface  # HTTP/2 by prior knowledge: its preface
 
                 adopt(self, from_preface(bytes(piece) + bytes(rest)))
                 return False
