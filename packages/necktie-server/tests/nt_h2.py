@@ -133,6 +133,13 @@ class H2Client:
                 return int(dict(event.headers)[b":status"])
         return None
 
+    def header(self, stream_id: int, name: bytes) -> bytes | None:
+        """A response header of a stream (its first value), once its head arrived."""
+        for event in self.events:
+            if isinstance(event, ResponseReceived) and event.stream_id == stream_id:
+                return dict(event.headers).get(name)
+        return None
+
     def body(self, stream_id: int) -> bytes:
         """The body bytes received on a stream so far."""
         return b"".join(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from h2.errors import ErrorCodes
 from pynecktie.asgi_streams import complete_head
 from pynecktie.body_limit import refuse_at_head
+from pynecktie.cors import add_cors_headers
 from pynecktie.errorpages import render_error
 from pynecktie.exceptions import ConnectionClosed, NecktieException, PayloadTooLarge, RequestTimeout
 from pynecktie.heads import (
@@ -114,6 +115,7 @@ class H2Stream:
     def refuse(self, exc: NecktieException) -> None:
         """Answer an error no handler sees (a head over the limits, a body declared too large)."""
         response = render_error(self.request, exc, self.conn.settings.debug)
+        add_cors_headers(self.request, response)
         self._send_complete(response, response.body)
 
     async def receive(self) -> bytes | None:

@@ -102,6 +102,16 @@ def test_a_body_over_the_limit_is_a_413_and_the_rest_is_refused_with_no_error(se
         assert client.body(ok) == b"1000"
 
 
+def test_a_413_at_the_head_carries_the_cors_headers():
+    app, _ = build_app(CORS_ORIGINS=["https://page.example"])
+    with LiveServer(app) as server, H2Client(server.port) as client:
+        sid = client.request("POST", "/buffered", end=False, headers=[
+            (b"content-length", b"5000"), (b"origin", b"https://page.example")])
+        client.until(lambda: client.ended(sid))
+        assert client.status(sid) == 413
+        assert client.header(sid, b"access-control-allow-origin") == b"https://page.example"
+
+
 def test_a_response_larger_than_the_windows_arrives_whole(served):
     server, _ = served
     with H2Client(server.port) as client:
