@@ -6,7 +6,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable
-from types import SimpleNamespace
+from types import CoroutineType, SimpleNamespace
 from typing import Any
 
 from . import files, health, observation
@@ -23,13 +23,7 @@ from .exceptions import NecktieException, NotFound, ServerError, ServiceUnavaila
 from .lifecycle import listener_arity
 from .registry import Registry, RouteSpec
 from .request import Request, RequestStream
-from .response import (
-    BaseHTTPResponse,
-    FileResponse,
-    HTTPResponse,
-    StreamingHTTPResponse,
-    set_default_dumps,
-)
+from .response import BaseHTTPResponse, FileResponse, HTTPResponse, StreamingHTTPResponse, set_default_dumps
 from .routing import Route, Router
 from .seam import ResponseSink
 from .watchdog import Watchdogs
@@ -302,7 +296,9 @@ class Necktie(Registry):
             # and the request would hold the error, a cycle that keeps them all until a full collection.
             raise request.match_info.pop("__error__", None) or NotFound()
         response = route.handler(request, **request.match_info)
-        if not isinstance(response, BaseHTTPResponse) and inspect.isawaitable(response):
+        if type(response) is CoroutineType:  # the usual case, one test before the general ones (a call)
+            response = await response
+        elif not isinstance(response, BaseHTTPResponse) and inspect.isawaitable(response):
             response = await response
         if not isinstance(response, BaseHTTPResponse):
             raise ServerError(

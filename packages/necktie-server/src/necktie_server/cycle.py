@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable
 from enum import Enum
 from time import perf_counter
+from time import time as _now
 from typing import IO, TYPE_CHECKING
 
 from pynecktie.exceptions import ConnectionClosed
@@ -32,6 +33,7 @@ from pynecktie.response import BaseHTTPResponse, HTTPResponse
 
 from . import h1
 from .body import BodyBuffer
+from .h1 import DATE, PREFIXES
 
 if TYPE_CHECKING:
     from .protocol import HttpProtocol
@@ -195,14 +197,16 @@ class Cycle:
 
     def _send_simple(self, status: int, content_type: str | None, body: bytes) -> None:
         """The common response: no headers of the application's own, a body allowed."""
-        prefix = h1.PREFIXES.get((status, content_type))
+        prefix = PREFIXES.get((status, content_type))
         if prefix is None:
             try:
                 prefix = h1.simple_head_prefix(status, content_type)
             except ValueError as exc:
                 self._invalid_response(exc)
                 return
-        head = b"%s%d\r\ndate: %s\r\n%s" % (prefix, len(body), h1.http_date_bytes(), self._connection_bytes())
+        if not DATE[0] <= _now() < DATE[1]:  # (h1.http_date_bytes, inline: a call less per response)
+            h1.refresh_date()
+        head = b"%s%d\r\ndate: %s\r\n%s" % (prefix, len(body), DATE[3], self._connection_bytes())
         self.status = status
         self.sent = len(body)
         if len(body) < 16384:

@@ -9,6 +9,7 @@ import re
 import time
 from email.utils import formatdate
 from http import HTTPStatus
+from typing import Any
 
 from pynecktie.exceptions import BadRequest, ExpectationFailed, MethodNotAllowed, NecktieException
 from pynecktie.heads import check_fields, check_status
@@ -137,28 +138,31 @@ def _status_line(status: int) -> str:
 
 
 _STATUS_LINES = {status.value: _status_line(status.value) for status in HTTPStatus}
-_date_cache: list[object] = [0, "", b""]
+# The Date header's value, recomputed at most once a second: [the second it is for, the next second, the
+# value as str, as bytes]. The hot path reads it inline (`necktie_server.cycle`); the clock can go back.
+DATE: list[Any] = [0.0, 0.0, "", b""]
 _now = time.time  # a module global: one lookup, where ``time.time`` is two
 
 
-def _refresh_date() -> None:
-    now = int(time.time())
-    if now != _date_cache[0]:
-        text = formatdate(now, usegmt=True)
-        _date_cache[:] = [now, text, text.encode("ascii")]
+def refresh_date() -> None:
+    """Recompute `DATE` for the current second."""
+    now = int(_now())
+    text = formatdate(now, usegmt=True)
+    DATE[:] = [float(now), now + 1.0, text, text.encode("ascii")]
 
 
 def http_date() -> str:
     """The current time as an IMF-fixdate, recomputed at most once a second."""
-    _refresh_date()
-    return _date_cache[1]  # type: ignore[return-value]  # [seconds, str, bytes]
+    if not DATE[0] <= _now() < DATE[1]:
+        refresh_date()
+    return DATE[2]  # type: ignore[no-any-return]  # [float, float, str, bytes]
 
 
 def http_date_bytes() -> bytes:
-    """`http_date` as bytes (on every response: the check is inline, not a call to `_refresh_date`)."""
-    if int(_now()) != _date_cache[0]:
-        _refresh_date()
-    return _date_cache[2]  # type: ignore[return-value]  # [seconds, str, bytes]
+    """`http_date` as bytes."""
+    if not DATE[0] <= _now() < DATE[1]:
+        refresh_date()
+    return DATE[3]  # type: ignore[no-any-return]  # [float, float, str, bytes]
 
 
 # Heads without application headers, up to "content-length: ", by (status, content type): read directly by

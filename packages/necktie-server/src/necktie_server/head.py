@@ -8,7 +8,7 @@ request's cycle carries the error, answered in turn).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import httptools
 from pynecktie.body_limit import refuse_at_head
@@ -22,9 +22,6 @@ from .cycle import Cycle, Stage
 from .ending import Stop
 from .intake import cycle_continue
 from .state import BODY, HEAD, IDLE, ConnectionState
-
-if TYPE_CHECKING:
-    from .protocol import HttpProtocol
 
 
 class HeadReader(ConnectionState):
@@ -51,8 +48,14 @@ class HeadReader(ConnectionState):
 
     def on_header(self, name: bytes, value: bytes) -> None:  # noqa: D102
         size = self._head_size = self._head_size + len(name) + len(value) + 4
-        if size > self._header_cap or len(value) > self._line_cap or len(self._headers) >= self._headers_cap:
-            raise h1.RequestHeaderFieldsTooLarge("Request header fields too large")
+        if size > self._quick_cap:  # below it no cap can be passed (see _quick_cap): one test, not three
+            settings = self.settings
+            if (
+                size > settings.max_header_size
+                or len(value) > settings.max_line_size
+                or len(self._headers) >= settings.max_headers
+            ):
+                raise h1.RequestHeaderFieldsTooLarge("Request header fields too large")
         if self.state is not HEAD:
             return  # a trailer of a chunked body: counted, never added to the request's headers
         if value and value[-1] in _OWS:
@@ -89,7 +92,8 @@ class HeadReader(ConnectionState):
         request = Request(
             self.app, _METHODS.get(method) or method.decode("ascii"), target, version, headers, self.conn_info
         )
-        cycle = Cycle(cast("HttpProtocol", self), request, keep_alive)
+        # (self is the HttpProtocol this mixin is part of; cast() would cost a function call per request)
+        cycle = Cycle(self, request, keep_alive)  # type: ignore[arg-type]
         max_requests = self.settings.keep_alive_max_requests
         self.requests_started += 1
         if max_requests and self.requests_started >= max_requests:

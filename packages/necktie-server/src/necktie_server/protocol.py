@@ -79,8 +79,10 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         self._unparsed = b""
         self._discarded = 0
         self._good_host = b""
-        self._header_cap, self._line_cap = settings.max_header_size, settings.max_line_size
-        self._headers_cap = settings.max_headers
+        self._line_cap = settings.max_line_size
+        # Each header adds at least 4 to the head's size (": ", CRLF): up to 4 per allowed header, no
+        # count can be over; below the size cap and the line cap, no size or value is.
+        self._quick_cap = min(settings.max_header_size, settings.max_line_size, 4 * settings.max_headers)
         self._messages_begun = self._idle_fed = 0
         self._chunked = self._head_in_piece = False
         self._chunk_headers = self._chunk_gap = self._body_fed = 0
@@ -204,7 +206,10 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         ):
             # The common case: a whole small request (or body piece) in one read.
             begun = self._messages_begun
-            if not self._parse(data):
+            try:
+                self.parser.feed_data(data)  # (_parse, inline: a call less on every request)
+            except Exception as exc:
+                self._parse_failed(exc, data, b"")
                 return
             if ((parsing is None and begun == self._messages_begun) or self._chunked) and self._check_fed(
                 len(data), False, begun, parsing is None
@@ -222,11 +227,18 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         """
         try:
             self.parser.feed_data(piece)
-        except httptools.HttpParserUpgrade as exc:
+        except Exception as exc:
+            self._parse_failed(exc, piece, rest)
+            return False
+        return True
+
+    def _parse_failed(self, exc: Exception, piece: bytes | memoryview, rest: bytes | memoryview) -> None:
+        """The parser stopped on *piece*: an upgrade to hand over, or an error to answer."""
+        if isinstance(exc, httptools.HttpParserUpgrade):
             self._upgrade(bytes(piece[exc.args[0] :]) + bytes(rest))
-        except NecktieException as exc:
+        elif isinstance(exc, NecktieException):
             self._fail(exc)
-        except httptools.HttpParserError as exc:
+        elif isinstance(exc, httptools.HttpParserError):
             if (
                 self.settings.http2 is not None
                 and self.requests_started == 0
@@ -235,12 +247,11 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
                 from .h2_adopt import adopt, from_preface  # HTTP/2 by prior knowledge: its preface
 
                 adopt(self, from_preface(bytes(piece) + bytes(rest)))
-                return False
+                return
             cause = exc.__context__
             self._fail(cause if isinstance(cause, NecktieException) else BadRequest(f"Bad request: {exc}"))
         else:
-            return True
-        return False
+            raise exc
 
     def _arm_read_deadline(self) -> None:
         """After a read: a partial head runs against the head deadline, a partial body the body one."""

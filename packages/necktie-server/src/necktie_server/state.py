@@ -82,9 +82,8 @@ class ConnectionState(asyncio.Protocol):
     _head_deadline_armed: bool  # the head deadline runs from the head's first read, not from each read
     _messages_begun: int  # requests begun on this connection (tells whether a feed began one)
     _idle_fed: int  # bytes fed between requests without one beginning (empty lines)
-    _header_cap: int
     _line_cap: int
-    _headers_cap: int
+    _quick_cap: int  # a head size under which no header cap (size, line, count) can have been passed
     # the body being read (BodyIntake)
     _chunked: bool  # the body being read is chunked
     _head_in_piece: bool  # the piece being fed also held the head: its framing bytes say nothing of chunks
