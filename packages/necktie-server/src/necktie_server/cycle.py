@@ -70,13 +70,16 @@ class Cycle:
     status = 0
     reply: HTTPResponse | None = None  # a canned answer the server gives itself (OPTIONS *)
     aborted = False  # given up before its end (`abort`)
+    began = 0.0  # perf_counter() at the head, when there is an access log or metrics
 
     def __init__(self, protocol: HttpProtocol, request: Request | None, keep_alive: bool) -> None:
         self.protocol = protocol
         self.request = request
         self.keep_alive = keep_alive
         self.is_head = request is not None and request.method == "HEAD"
-        self.began = perf_counter()  # for the access log's duration
+        server = protocol.server
+        if server.access_log is not None or server.stats is not None:
+            self.began = perf_counter()  # for their durations (a clock read only when one of them is on)
 
     # -- ResponseSink ---------------------------------------------------------------------------------
     @property
