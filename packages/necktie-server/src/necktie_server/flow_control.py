@@ -45,7 +45,7 @@ class FlowControl:
         self.drain = Drain(self)  # one per connection: what every write returns
         self._loop = loop
         self._waiter: asyncio.Future[None] | None = None
-        self._deadline = Deadline(loop, self._on_write_timeout)
+        self._deadline: Deadline | None = None  # made at the first pause: most connections never pause
         self._write_timeout = settings.write_timeout
         self._unyielded = 0
         self._settings = settings
@@ -79,6 +79,8 @@ class FlowControl:
     def pause_writing(self) -> None:
         """The transport's buffer passed its high-water mark: writers wait, the write timeout runs."""
         self.write_paused = True
+        if self._deadline is None:
+            self._deadline = Deadline(self._loop, self._on_write_timeout)
         self._deadline.arm(self._write_timeout)
         if self._rate is None and self._settings.response_min_rate and not self.lost:
             settings = self._settings
@@ -91,7 +93,8 @@ class FlowControl:
     def resume_writing(self) -> None:
         """The transport's buffer drained: writers go on."""
         self.write_paused = False
-        self._deadline.disarm()
+        if self._deadline is not None:
+            self._deadline.disarm()
         if self._rate is not None:
             self._rate.resumed()
         self.wake()
@@ -112,7 +115,8 @@ class FlowControl:
     def connection_lost(self) -> None:
         """The transport is gone: wake the writers (they raise) and stop the timer."""
         self.lost = True
-        self._deadline.cancel()
+        if self._deadline is not None:
+            self._deadline.cancel()
         if self._rate is not None:
             self._rate.stop()
         self.wake()

@@ -48,7 +48,7 @@ class HeadReader(ConnectionState):
 
     def on_header(self, name: bytes, value: bytes) -> None:  # noqa: D102
         size = self._head_size = self._head_size + len(name) + len(value) + 4
-        if size > self._quick_cap:  # below it no cap can be passed (see _quick_cap): one test, not three
+        if size > self._quick_cap:  # below it no cap can be passed (ServerSettings.header_quick_cap)
             settings = self.settings
             if (
                 size > settings.max_header_size
@@ -86,6 +86,8 @@ class HeadReader(ConnectionState):
         if target[:1] != b"/" or method == b"CONNECT":
             target, authority = h1.split_target(target, method)
         headers = self._headers
+        # The request holds the head from now on: an idle connection keeps none of it.
+        self._headers, self._special = _NO_HEADERS, _NO_SPECIAL
         if authority is not None:
             headers = _with_host(headers, authority)
         keep_alive = self.settings.keep_alive and parser.should_keep_alive() and not self.server.draining
@@ -162,7 +164,9 @@ class HeadReader(ConnectionState):
         self.requests_started -= 1
         parser = self.parser
         head = [b"%s %s HTTP/%s\r\n" % (parser.get_method(), self._url, parser.get_http_version().encode())]
-        head += [b"%s: %s\r\n" % field for field in self._headers if field[0].lower() != b"upgrade"]
+        head += [
+            b"%s: %s\r\n" % field for field in cycle.request.raw_headers if field[0].lower() != b"upgrade"
+        ]
         head.append(b"\r\n")
         self.parser = httptools.HttpRequestParser(self)
         self.data_received(b"".join(head) + rest)
@@ -176,6 +180,9 @@ def _with_host(headers: list[tuple[bytes, bytes]], authority: bytes) -> list[tup
 
 
 _ALLOW = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+# Between heads (never added to: a head's fields get lists of their own from on_message_begin).
+_NO_HEADERS: list[tuple[bytes, bytes]] = []
+_NO_SPECIAL: dict[bytes, list[bytes]] = {}
 _OWS = (32, 9)
 _FRAMING_HEADERS = frozenset({b"host", b"content-length", b"transfer-encoding", b"expect"})
 _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}

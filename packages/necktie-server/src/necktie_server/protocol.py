@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sys
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, cast
 
@@ -80,9 +81,7 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         self._discarded = 0
         self._good_host = b""
         self._line_cap = settings.max_line_size
-        # Each header adds at least 4 to the head's size (": ", CRLF): up to 4 per allowed header, no
-        # count can be over; below the size cap and the line cap, no size or value is.
-        self._quick_cap = min(settings.max_header_size, settings.max_line_size, 4 * settings.max_headers)
+        self._quick_cap = settings.header_quick_cap  # (shared ints: nothing allocated per connection)
         self._messages_begun = self._idle_fed = 0
         self._chunked = self._head_in_piece = False
         self._chunk_headers = self._chunk_gap = self._body_fed = 0
@@ -101,7 +100,11 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         client_ip, client_port = (peer[0], peer[1]) if isinstance(peer, tuple) else ("", 0)
         server_ip, server_port = (sock[0], sock[1]) if isinstance(sock, tuple) else ("", 0)
         self.conn_info = ConnInfo(
-            client_ip, client_port, server_ip, server_port, transport.get_extra_info("sslcontext") is not None
+            client_ip,
+            client_port,
+            sys.intern(server_ip),
+            server_port,
+            transport.get_extra_info("sslcontext") is not None,
         )
         if self.conn_info.ssl and self.settings.http2 is not None:
             from .h2_adopt import adopt, negotiated
