@@ -87,6 +87,7 @@ class Settings:
     transfer_reps: int  # transfers of each kind per server start
     idle_conns: int
     route_counts: tuple[int, ...]
+    idle_conns_large: int = 0  # a second idle-connection measurement, on a fresh server of its own (0: none)
     ready_timeout: float = 90.0
     # A transfer slower than this is cut off (and that kind skipped for the peer from then on);
     # the report shows it as "< bound". Keeps the whole run bounded whatever a server does.
@@ -597,7 +598,9 @@ def idle_connection_memory(server: Server, n: int) -> dict:
             proc.wait(timeout=5)
     return {
         "idle_rss_mib": before / 1024,
-        "kib_per_conn": (after - before) / n,
+        # Per connection the server still holds (one closed by a keep-alive timeout while the others
+        # were being opened no longer costs anything).
+        "kib_per_conn": (after - before) / max(1, min(n, fds_after - fds_before)),
         "server_sockets_open": fds_after - fds_before,
         "alive_at_end": end.get("alive_at_end"),
         "open_seconds": ready.get("open_seconds"),
@@ -817,6 +820,28 @@ def bench_peer(peer: Peer, s: Settings, wrk: str, results: Results, tag: str) ->
     finally:
         results.discard()
         server.stop()
+    if s.idle_conns_large:
+        idle_connections_large(peer, s, results, tag)
+
+
+def idle_connections_large(peer: Peer, s: Settings, results: Results, tag: str) -> None:
+    """Memory per idle connection with ``s.idle_conns_large`` of them, first thing on a fresh server: with
+    many connections, memory the process had freed before (and reuses without growing) weighs less."""
+    server = Server(peer, 1000, tag + "-idle")
+    results.begin()
+    try:
+        server.start(s.ready_timeout)
+        m = idle_connection_memory(server, s.idle_conns_large)
+        results.add(peer.key, "kib_per_conn_large", m["kib_per_conn"])
+        if m["server_sockets_open"] < s.idle_conns_large * 0.95 or m["alive_at_end"] != s.idle_conns_large:
+            results.note(f"{peer.label}: {s.idle_conns_large} idle connections: server held "
+                         f"{m['server_sockets_open']} new sockets, {m['alive_at_end']} still open at the end")
+        results.commit()
+    except Exception as exc:
+        results.note(f"{peer.label}: {s.idle_conns_large}-idle-connection test failed: {exc}")
+    finally:
+        results.discard()
+        server.stop()
 
 
 def bench_routes(routes: int, s: Settings, wrk: str, results: Results, tag: str) -> None:
@@ -915,6 +940,7 @@ METRICS = [
     ("upload_cl_rss_growth_mib", "RSS growth during the Content-Length upload", "MiB", False, 1),
     ("upload_chunked_rss_growth_mib", "RSS growth during the chunked upload", "MiB", False, 1),
     ("kib_per_conn", "Memory per idle keep-alive connection", "KiB", False, 1),
+    ("kib_per_conn_large", "Memory per idle keep-alive connection, 10,000 of them", "KiB", False, 2),
     ("idle_rss_mib", "Idle server RSS (fresh, 1,000 routes)", "MiB", False, 1),
     ("startup_s", "Start-up to first answer", "s", False, 2),
 ]
@@ -1021,7 +1047,9 @@ def render(results: Results, s: Settings, peers: list[Peer], wrk: str, command: 
       f"{'' if PINNING else ' (NOT pinned: taskset missing or <2 CPUs)'}; wrk -t1 -c{CONNECTIONS} "
       f"-d{s.duration}s --latency{f' after a {s.warmup} s warm-up' if s.warmup else ''}; "
       f"transfers of {s.transfer_mib} MiB × {s.transfer_reps} per round; "
-      f"{s.idle_conns} idle keep-alive connections; one worker process, access log off, "
+      f"{s.idle_conns} idle keep-alive connections"
+      f"{f' (and {s.idle_conns_large} on a fresh server)' if s.idle_conns_large else ''}; "
+      f"one worker process, access log off, "
       f"no MALLOC_* or other tuning variables.")
     w("")
     w("Numbers are medians over rounds with min–max in brackets. A ratio is *this peer ÷ the "
@@ -1214,7 +1242,7 @@ def main(argv: list[str]) -> int:
                      idle_conns=1000, route_counts=(10, 1000, 10000))
     else:
         s = Settings(quick=False, rounds=3, duration=5, warmup=1, transfer_mib=1024, transfer_reps=2,
-                     idle_conns=1000, route_counts=(10, 1000, 10000))
+                     idle_conns=1000, route_counts=(10, 1000, 10000), idle_conns_large=10000)
     if args.rounds:
         s.rounds = args.rounds
     if args.duration:
@@ -1261,7 +1289,8 @@ def main(argv: list[str]) -> int:
         import resource
 
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, 8192), hard), hard))
+        # (the 10,000-connection case needs more than 10,000 in the server and in the client)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, 16384), hard), hard))
     except (ImportError, ValueError, OSError):
         pass
 

@@ -1,26 +1,33 @@
-"""A lazily re-armed deadline: moving it costs a float store, not a new timer handle."""
+"""Deadlines on a shared timer wheel: moving one costs a float store, and thousands of connections share a
+few timer handles instead of holding one each (a uvloop timer handle is about 600 bytes)."""
 
 from __future__ import annotations
 
 import asyncio
+import math
+import weakref
 from collections.abc import Callable
+
+TICK = 1 / 16  # seconds: a deadline fires at most this late; those falling due within one tick share a handle
 
 
 class Deadline:
     """Calls ``callback`` once the time set by ``arm`` passes, unless ``disarm`` came first.
 
-    Re-arming later than the pending timer only records the new time; when the timer fires early it
-    schedules itself again for the recorded deadline. So a deadline moved on every request or every
-    read costs one clock read, and at most one timer handle per period.
+    A deadline waits in one tick of its loop's `_Wheel`, at or after its time. Re-arming later only records
+    the new time; when the tick comes, the deadline moves on to the tick of the time recorded. So a
+    deadline moved on every request or every read costs one clock read, and the wheel holds one timer
+    handle per tick in use, however many deadlines wait in it.
     """
 
-    __slots__ = ("_loop", "_callback", "_when", "_handle")
+    __slots__ = ("_loop", "_wheel", "_callback", "_when", "_tick")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
         self._loop = loop
+        self._wheel = _wheel_of(loop)
         self._callback = callback
         self._when: float | None = None
-        self._handle: asyncio.TimerHandle | None = None
+        self._tick: float | None = None  # the tick it waits in (None: in none)
 
     @property
     def armed(self) -> bool:
@@ -34,30 +41,82 @@ class Deadline:
             return
         when = self._loop.time() + delay
         self._when = when
-        handle = self._handle
-        if handle is None or handle.when() > when:
-            if handle is not None:
-                handle.cancel()
-            self._handle = self._loop.call_at(when, self._fire)
+        tick = self._tick
+        if tick is None or tick > when + TICK:  # not waiting, or waiting too long: a tick of its own
+            self._wheel.put(self, when)
 
     def disarm(self) -> None:
-        """Forget the deadline; a pending timer will find nothing to do."""
+        """Forget the deadline; the tick it waits in will find nothing to do."""
         self._when = None
 
     def cancel(self) -> None:
-        """Forget the deadline and drop the timer handle (when the connection closes)."""
+        """Forget the deadline and leave its tick (when the connection closes: no timer is left behind)."""
         self._when = None
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        if self._tick is not None:
+            self._wheel.take(self)
 
-    def _fire(self) -> None:
-        self._handle = None
-        when = self._when
-        if when is None:
+
+class _Wheel:
+    """The ticks of one loop: each the deadlines waiting in it (a dict: they run in the order they came, the
+    same in every run) and the timer handle that runs them."""
+
+    __slots__ = ("_loop_ref", "_ticks", "__weakref__")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop_ref = weakref.ref(loop)  # (not the loop itself: the registry's key must be able to die)
+        self._ticks: dict[float, tuple[dict[Deadline, None], asyncio.TimerHandle]] = {}
+
+    def put(self, deadline: Deadline, when: float) -> None:
+        """Move *deadline* to the first tick at or after *when*."""
+        if deadline._tick is not None:
+            self.take(deadline)
+        tick = math.ceil(when / TICK) * TICK
+        entry = self._ticks.get(tick)
+        if entry is None:
+            entry = self._ticks[tick] = ({}, deadline._loop.call_at(tick, self._run, tick))
+        entry[0][deadline] = None
+        deadline._tick = tick
+
+    def take(self, deadline: Deadline) -> None:
+        """Remove *deadline* from its tick; a tick left empty drops its timer handle."""
+        tick, deadline._tick = deadline._tick, None
+        entry = self._ticks.get(tick) if tick is not None else None
+        if entry is not None:
+            entry[0].pop(deadline, None)
+            if not entry[0]:
+                entry[1].cancel()
+                del self._ticks[tick]  # type: ignore[arg-type]  # not None when entry is not
+
+    def _run(self, tick: float) -> None:
+        entry = self._ticks.pop(tick, None)
+        loop = self._loop_ref()
+        if entry is None or loop is None:
             return
-        if self._loop.time() < when:
-            self._handle = self._loop.call_at(when, self._fire)
-            return
-        self._when = None
-        self._callback()
+        now = loop.time()
+        for deadline in entry[0]:  # (popped: what the callbacks arm goes to other ticks' dicts)
+            if deadline._tick != tick:
+                continue  # taken out or moved meanwhile by another deadline's callback
+            deadline._tick = None
+            when = deadline._when
+            if when is None:
+                continue
+            if now < when:
+                self.put(deadline, when)
+                continue
+            deadline._when = None
+            try:
+                deadline._callback()
+            except Exception as exc:  # one failing callback must not keep the others of its tick from running
+                loop.call_exception_handler(
+                    {"message": "Exception in a deadline's callback", "exception": exc}
+                )
+
+
+_WHEELS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Wheel] = weakref.WeakKeyDictionary()
+
+
+def _wheel_of(loop: asyncio.AbstractEventLoop) -> _Wheel:
+    wheel = _WHEELS.get(loop)
+    if wheel is None:
+        wheel = _WHEELS[loop] = _Wheel(loop)
+    return wheel
