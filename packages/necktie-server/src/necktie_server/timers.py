@@ -63,7 +63,7 @@ class _Wheel:
     __slots__ = ("_loop_ref", "_ticks", "__weakref__")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop_ref = weakref.ref(loop)  # (not the loop itself: the registry's key must be able to die)
+        self._loop_ref = weakref.ref(loop)  # (the deadlines hold their loop; the wheel only finds it)
         self._ticks: dict[float, tuple[dict[Deadline, None], asyncio.TimerHandle]] = {}
 
     def put(self, deadline: Deadline, when: float) -> None:
@@ -112,11 +112,13 @@ class _Wheel:
                 )
 
 
-_WHEELS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Wheel] = weakref.WeakKeyDictionary()
+# The wheel of each loop, by the loop's id, held weakly: the deadlines using a wheel keep it alive, and
+# nothing here keeps a loop, its wheel or what its deadlines' callbacks refer to alive after they are done.
+_WHEELS: weakref.WeakValueDictionary[int, _Wheel] = weakref.WeakValueDictionary()
 
 
 def _wheel_of(loop: asyncio.AbstractEventLoop) -> _Wheel:
-    wheel = _WHEELS.get(loop)
-    if wheel is None:
-        wheel = _WHEELS[loop] = _Wheel(loop)
+    wheel = _WHEELS.get(id(loop))
+    if wheel is None or wheel._loop_ref() is not loop:  # (an id can be reused once its loop is gone)
+        wheel = _WHEELS[id(loop)] = _Wheel(loop)
     return wheel

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 
 from necktie_server.timers import TICK, Deadline
 from nt_mock import FakeClock
@@ -76,3 +78,18 @@ async def test_a_failing_callback_does_not_keep_the_others_of_its_tick_from_runn
         assert [str(exc) for exc in reported] == ["boom"]
     finally:
         loop.set_exception_handler(None)
+
+
+def test_a_loop_with_deadlines_still_waiting_is_freed_once_nothing_uses_it() -> None:
+    # A server's loop that ends with deadlines waiting (disarmed, or armed far ahead) must not be kept alive
+    # by the wheel's registry, with every connection its deadlines' callbacks refer to.
+    loop = asyncio.new_event_loop()
+    Deadline(loop, lambda: None).arm(60.0)
+    disarmed = Deadline(loop, lambda: None)
+    disarmed.arm(30.0)
+    disarmed.disarm()
+    loop.close()
+    gone = weakref.ref(loop)
+    del loop, disarmed
+    gc.collect()
+    assert gone() is None
