@@ -5,10 +5,13 @@ is emptied when the server starts."""
 from __future__ import annotations
 
 import json
+import threading
 
 from adapter_carriers import eventually, request
+from necktie_server.metrics_workers import WorkerFiles
 from obs_servers import necktie
 from prometheus_client.parser import text_string_to_metric_families
+from pynecktie.metrics import HttpStats
 
 HELLO = {"method": "GET", "route": "/pid", "status": "200"}
 
@@ -59,3 +62,39 @@ def test_two_workers_counts_are_added_up(tmp_path):
             assert samples[("necktie_connections_open", frozenset())] >= 1
         assert totals == [sent] * 10
     assert not (shared / "necktie-999999.json").exists()
+
+
+def _snapshot(requests: int) -> dict:
+    return {"rows": [["GET", "/pid", 200, requests] + [0] * 14], "aborted": {}, "in_flight": 0,
+            "websockets": 0, "connections": 1}
+
+
+def test_a_worker_file_is_never_replaced_by_older_counts(tmp_path):
+    files = WorkerFiles(tmp_path, HttpStats())
+    files.write(_snapshot(5))
+    files.write(_snapshot(3))  # taken earlier, written later (the other thread)
+    assert json.loads(files.path.read_text())["rows"][0][3] == 5
+    files.write(_snapshot(6))
+    assert json.loads(files.path.read_text())["rows"][0][3] == 6
+
+
+def test_writes_from_two_threads_at_once_all_succeed(tmp_path):
+    # The flush task and a scrape both write this worker's file; they once shared a staging file unguarded,
+    # so one os.replace found it gone and the scrape answered 500.
+    files = WorkerFiles(tmp_path, HttpStats())
+    failures: list[BaseException] = []
+
+    def writer(start: int) -> None:
+        try:
+            for n in range(start, start + 400):
+                files.write(_snapshot(n))
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    assert json.loads(files.path.read_text())["rows"][0][3] == 400

@@ -17,11 +17,12 @@ import contextlib
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import orjson
-from pynecktie.metrics import HttpStats, Snapshot
+from pynecktie.metrics import SECONDS, HttpStats, Snapshot
 
 if TYPE_CHECKING:
     from pynecktie.app import Necktie
@@ -40,12 +41,21 @@ class WorkerFiles:
         self.stats = stats
         self.pid = os.getpid()
         self.path = folder / f"necktie-{self.pid}.json"
+        # The flush task and a scrape write from two threads: one at a time, and never an older snapshot
+        # over a newer one (both are taken on the loop, but their threads may run in either order).
+        self._lock = threading.Lock()
+        self._written = -1
 
     def write(self, snap: Snapshot) -> None:
-        """Replace this worker's file with *snap*."""
-        staged = self.path.with_suffix(".tmp")
-        staged.write_bytes(orjson.dumps(snap))
-        os.replace(staged, self.path)
+        """Replace this worker's file with *snap*, unless the file already holds later counts."""
+        counted = _requests(snap)
+        with self._lock:
+            if counted < self._written:
+                return
+            staged = self.path.with_suffix(".tmp")
+            staged.write_bytes(orjson.dumps(snap))
+            os.replace(staged, self.path)
+            self._written = counted
 
     async def keep_writing(self) -> None:
         """Write the counts every `FLUSH_INTERVAL` seconds (an app task: cancelled at shut-down)."""
@@ -67,6 +77,11 @@ class WorkerFiles:
                 snap.update(in_flight=0, websockets=0, connections=None)
             found.append(snap)
         return found
+
+
+def _requests(snap: Snapshot) -> int:
+    """The requests *snap* counted: it only grows, so it orders one process's snapshots."""
+    return sum(sum(row[3 : 3 + SECONDS]) for row in snap["rows"])
 
 
 def _alive(pid: int) -> bool:
