@@ -26,6 +26,7 @@ from rolling_load import Load
 HERE = Path(__file__).resolve().parent
 DRAIN_DELAY = 2.0  # above the tests' nginx keepalive_timeout
 NGINX_KEEPALIVE = 1.0  # the upstream keepalive_timeout the nginx test sets (4 s on the page)
+NGINX_FAIL_TIMEOUT = 1.0  # the fail_timeout the nginx test sets (5 s on the page)
 ENV = {
     "NECKTIE_READINESS_PATH": "/readyz",
     "NECKTIE_LIVENESS_PATH": "/livez",
@@ -59,9 +60,13 @@ def _start(spawn, port: int, **settings: str) -> Running:
     return spawn(args, HERE, env=env).wait_started()
 
 
-def _served_by(load: Load, pid: int) -> bool:
+def _served_count(load: Load, pid: int) -> int:
     with load.tally.lock:
-        return load.tally.pids[str(pid)] > 0
+        return load.tally.pids[str(pid)]
+
+
+def _served_by(load: Load, pid: int) -> bool:
+    return _served_count(load, pid) > 0
 
 
 def test_two_servers_behind_nginx_drain_and_restart_one_after_the_other(spawn, tmp_path: Path) -> None:
@@ -73,6 +78,8 @@ def test_two_servers_behind_nginx_drain_and_restart_one_after_the_other(spawn, t
     for address, port in zip(("10.0.0.11:8000", "10.0.0.12:8000"), ports, strict=True):
         assert f"server {address} " in site
         site = site.replace(f"server {address} ", f"server 127.0.0.1:{port} ")
+    assert site.count("fail_timeout=5s") == 2
+    site = site.replace("fail_timeout=5s", f"fail_timeout={NGINX_FAIL_TIMEOUT:g}s")
     assert "keepalive_timeout 4s;" in site and "listen 80;" in site
     site = site.replace("keepalive_timeout 4s;", f"keepalive_timeout {NGINX_KEEPALIVE:g}s;")
     site = site.replace("listen 80;", f"listen 127.0.0.1:{listen};")
@@ -94,7 +101,12 @@ def test_two_servers_behind_nginx_drain_and_restart_one_after_the_other(spawn, t
                 assert old.process.wait(60) == 0
                 servers[index] = new = _start(spawn, port, DRAIN_DELAY="3600")
                 eventually(lambda p=port: probe(p) == 200, "readiness 200 after the restart")
-                eventually(lambda n=new: _served_by(load, n.process.pid), "nginx sends to the new server")
+                # nginx keeps a server it saw fail out for fail_timeout: drain the next one only once the
+                # restarted one is back in rotation (both out at once is "no live upstreams", a 502).
+                time.sleep(NGINX_FAIL_TIMEOUT + 0.5)
+                seen = _served_count(load, new.process.pid)
+                eventually(lambda n=new, s=seen: _served_count(load, n.process.pid) >= s + 20,
+                           "nginx sends to the new server again")
         finally:
             tally = load.stop()
     assert tally.failures == [], f"{len(tally.failures)} failed of {tally.served + len(tally.failures)}"
