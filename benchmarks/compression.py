@@ -22,8 +22,28 @@ import sys
 import urllib.request
 from collections.abc import Callable
 
-from harness import Column, Deadline, options, peer_table, prepare, publish, report_head, rounds, serving
-from run import APPS, CLK_TCK, HOST, Peer, Results, ServerError, ensure_wrk, log, run_wrk, stop_all_servers
+from harness import (
+    Column,
+    Deadline,
+    command_line,
+    interleaved,
+    options,
+    peer_table,
+    prepare,
+    publish,
+    report_head,
+)
+from run import (
+    APPS,
+    CLK_TCK,
+    HOST,
+    Peer,
+    Results,
+    Server,
+    ensure_wrk,
+    log,
+    run_wrk,
+)
 
 sys.path.insert(0, str(APPS))
 from bodies import BODIES
@@ -149,23 +169,13 @@ def main(argv: list[str]) -> int:
     tag = "compression-" + started.strftime("%Y%m%d-%H%M%S")
     # Bounded: every wrk run has its own timeout; this bounds the whole run on top.
     deadline = Deadline(60 + n_rounds * len(PEERS) * (30 + 6 * (duration + warmup + 5)), "compression run")
-    interrupted = False
-    try:
-        for rnd, order in rounds(PEERS, n_rounds):
-            for peer in order:
-                deadline.check()
-                try:
-                    with serving(peer, f"{tag}-round{rnd + 1}") as server:
-                        session(server, peer, bodies, codings, wrk, duration, warmup, results)
-                    log(f"  {peer.label}: done")
-                except ServerError as exc:
-                    results.note(f"{peer.label}: server did not start: {str(exc).splitlines()[0]}")
-    except (KeyboardInterrupt, TimeoutError) as exc:
-        interrupted = True
-        results.note(f"run stopped before the end: {type(exc).__name__} {exc}")
-    finally:
-        stop_all_servers()
-    command = "python benchmarks/compression.py " + " ".join(a for a in argv if a != "--no-install")
+
+    def one(server: Server, peer: Peer, _rnd: int, _variant: object) -> None:
+        session(server, peer, bodies, codings, wrk, duration, warmup, results)
+        log(f"  {peer.label}: done")
+
+    interrupted = interleaved(PEERS, n_rounds, tag, deadline, results, one)
+    command = command_line("compression.py", argv)
     settings = (
         f"{n_rounds} round(s); wrk -t1 -c{CONNECTIONS} -d{duration}s"
         f"{f' after a {warmup} s warm-up' if warmup else ''} per (body, coding); CLK_TCK {CLK_TCK}"

@@ -22,19 +22,28 @@ import re
 import shutil
 import sys
 
-from harness import Column, Deadline, options, peer_table, prepare, publish, report_head, rounds, serving
+from harness import (
+    Column,
+    Deadline,
+    command_line,
+    interleaved,
+    options,
+    peer_table,
+    prepare,
+    publish,
+    report_head,
+)
 from run import (
     CLIENT_CPU,
     CLK_TCK,
     HOST,
     Peer,
     Results,
-    ServerError,
+    Server,
     cpu_ticks,
     log,
     pinned,
     run_cmd,
-    stop_all_servers,
 )
 
 HEADING = "## HTTP/2: h2load on GET /hello"
@@ -97,31 +106,20 @@ def main(argv: list[str]) -> int:
     results = Results()
     tag = "h2load-" + started.strftime("%Y%m%d-%H%M%S")
     deadline = Deadline(60 + n_rounds * len(PEERS) * (90 + duration + warmup), "h2load run")
-    interrupted = False
-    try:
-        for rnd, order in rounds(PEERS, n_rounds):
-            for peer in order:
-                deadline.check()
-                try:
-                    with serving(peer, f"{tag}-round{rnd + 1}") as server:
-                        if warmup:
-                            h2load(exe, server.port, warmup, [])
-                        got = h2load(exe, server.port, duration, server.pids())
-                except (ServerError, RuntimeError) as exc:
-                    results.note(f"{peer.label}: {str(exc).splitlines()[0]}")
-                    continue
-                results.add(peer.key, "rps", got["rps"])
-                results.add(peer.key, "cpu_us", got["cpu_us"])
-                if got["failed"]:
-                    results.note(f"{peer.label}, round {rnd + 1}: {got['failed']:.0f} requests failed "
-                                 "(reset or cut off; not counted)")
-                log(f"  {peer.label}: {got['rps']:,.0f} req/s, {got['cpu_us']:.1f} µs CPU per request")
-    except (KeyboardInterrupt, TimeoutError) as exc:
-        interrupted = True
-        results.note(f"run stopped before the end: {type(exc).__name__} {exc}")
-    finally:
-        stop_all_servers()
-    command = "python benchmarks/h2load_hello.py " + " ".join(a for a in argv if a != "--no-install")
+
+    def one(server: Server, peer: Peer, rnd: int, _variant: object) -> None:
+        if warmup:
+            h2load(exe, server.port, warmup, [])
+        got = h2load(exe, server.port, duration, server.pids())
+        results.add(peer.key, "rps", got["rps"])
+        results.add(peer.key, "cpu_us", got["cpu_us"])
+        if got["failed"]:
+            results.note(f"{peer.label}, round {rnd + 1}: {got['failed']:.0f} requests failed "
+                         "(reset or cut off; not counted)")
+        log(f"  {peer.label}: {got['rps']:,.0f} req/s, {got['cpu_us']:.1f} µs CPU per request")
+
+    interrupted = interleaved(PEERS, n_rounds, tag, deadline, results, one)
+    command = command_line("h2load_hello.py", argv)
     version = (run_cmd([exe, "--version"], timeout=10).stdout.strip().splitlines() or ["h2load"])[0]
     settings = (f"{n_rounds} round(s); `h2load -t1 -c{CONNECTIONS} -m{STREAMS} -D{duration}`"
                 f"{f' after a {warmup} s warm-up run' if warmup else ''} ({version}), "

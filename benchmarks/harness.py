@@ -20,10 +20,11 @@ import signal
 import statistics
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import run
 from run import (
@@ -36,6 +37,7 @@ from run import (
     Peer,
     Results,
     Server,
+    ServerError,
     fmt,
     git_commit,
     loadavg,
@@ -116,6 +118,44 @@ def serving(peer: Peer, tag: str, timeout: float = 90.0) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+def interleaved(
+    peers: Sequence[Peer],
+    n_rounds: int,
+    tag: str,
+    deadline: Deadline,
+    results: Results,
+    session: Callable[[Server, Peer, int, Any], None],
+    variants: Sequence[Any] = (None,),
+) -> bool:
+    """Run *session* (server, peer, round, variant) on a fresh server of each peer, per variant, in
+    `rounds`; a server that does not start, or a session that fails, is noted and the run goes on.
+    Returns True when the run was cut short (the *deadline*, or Ctrl-C / SIGTERM), which is noted too."""
+    try:
+        for rnd, order in rounds(peers, n_rounds):
+            for peer in order:
+                for variant in variants:
+                    deadline.check()
+                    where = f"{peer.label}{'' if variant is None else f', {variant}'}, round {rnd + 1}"
+                    try:
+                        with serving(peer, f"{tag}-round{rnd + 1}") as server:
+                            session(server, peer, rnd, variant)
+                    except ServerError as exc:
+                        results.note(f"{where}: server did not start: {str(exc).splitlines()[0]}")
+                    except (RuntimeError, TimeoutError) as exc:
+                        results.note(f"{where}: failed: {type(exc).__name__} {exc}")
+    except (KeyboardInterrupt, TimeoutError) as exc:
+        results.note(f"run stopped before the end: {type(exc).__name__} {exc}")
+        return True
+    finally:
+        stop_all_servers()
+    return False
+
+
+def command_line(script: str, argv: Sequence[str]) -> str:
+    """How the report names the run: the script and its options (``--no-install`` left out)."""
+    return " ".join(["python", f"benchmarks/{script}", *(a for a in argv if a != "--no-install")])
 
 
 class Deadline:

@@ -27,14 +27,14 @@ from harness import (
     Column,
     Deadline,
     best_peer,
+    command_line,
+    interleaved,
     median_ratio,
     options,
     peer_table,
     prepare,
     publish,
     report_head,
-    rounds,
-    serving,
 )
 from loadclient import Reader, connect
 from run import (
@@ -43,10 +43,9 @@ from run import (
     MIB,
     Peer,
     Results,
-    ServerError,
+    Server,
     cpu_ticks,
     log,
-    stop_all_servers,
     wait_until_idle,
     with_peak_rss,
 )
@@ -179,22 +178,12 @@ def main(argv: list[str]) -> int:
     results = Results()
     tag = "multipart-" + started.strftime("%Y%m%d-%H%M%S")
     deadline = Deadline(60 + n_rounds * len(PEERS) * (60 + 3 + size / MIB / MIN_MIB_S), "multipart run")
-    interrupted = False
-    try:
-        for rnd, order in rounds(PEERS, n_rounds):
-            for peer in order:
-                deadline.check()
-                try:
-                    with serving(peer, f"{tag}-round{rnd + 1}") as server:
-                        session(server, peer, size, results)
-                except ServerError as exc:
-                    results.note(f"{peer.label}: server did not start: {str(exc).splitlines()[0]}")
-    except (KeyboardInterrupt, TimeoutError) as exc:
-        interrupted = True
-        results.note(f"run stopped before the end: {type(exc).__name__} {exc}")
-    finally:
-        stop_all_servers()
-    command = "python benchmarks/multipart_upload.py " + " ".join(a for a in argv if a != "--no-install")
+
+    def one(server: Server, peer: Peer, _rnd: int, _variant: object) -> None:
+        session(server, peer, size, results)
+
+    interrupted = interleaved(PEERS, n_rounds, tag, deadline, results, one)
+    command = command_line("multipart_upload.py", argv)
     settings = f"{n_rounds} round(s), one {size / MIB:,.0f} MiB upload per peer and round on a fresh server"
     head = report_head(
         command.strip(),

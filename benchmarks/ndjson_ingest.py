@@ -23,14 +23,14 @@ import time
 from harness import (
     Column,
     Deadline,
+    command_line,
+    interleaved,
     median_ratio,
     options,
     peer_table,
     prepare,
     publish,
     report_head,
-    rounds,
-    serving,
 )
 from loadclient import Reader, connect
 from run import (
@@ -39,10 +39,9 @@ from run import (
     HOST,
     Peer,
     Results,
-    ServerError,
+    Server,
     cpu_ticks,
     log,
-    stop_all_servers,
     with_peak_rss,
 )
 
@@ -155,22 +154,12 @@ def main(argv: list[str]) -> int:
     results = Results()
     tag = "ndjson-" + started.strftime("%Y%m%d-%H%M%S")
     deadline = Deadline(60 + n_rounds * len(PEERS) * (60 + BLOCK_LINES * repeats / MIN_LINES_S), "ndjson run")
-    interrupted = False
-    try:
-        for rnd, order in rounds(PEERS, n_rounds):
-            for peer in order:
-                deadline.check()
-                try:
-                    with serving(peer, f"{tag}-round{rnd + 1}") as server:
-                        session(server, peer, block, total_of_block, repeats, results)
-                except ServerError as exc:
-                    results.note(f"{peer.label}: server did not start: {str(exc).splitlines()[0]}")
-    except (KeyboardInterrupt, TimeoutError) as exc:
-        interrupted = True
-        results.note(f"run stopped before the end: {type(exc).__name__} {exc}")
-    finally:
-        stop_all_servers()
-    command = "python benchmarks/ndjson_ingest.py " + " ".join(a for a in argv if a != "--no-install")
+
+    def one(server: Server, peer: Peer, _rnd: int, _variant: object) -> None:
+        session(server, peer, block, total_of_block, repeats, results)
+
+    interrupted = interleaved(PEERS, n_rounds, tag, deadline, results, one)
+    command = command_line("ndjson_ingest.py", argv)
     settings = f"{n_rounds} round(s), one upload of {BLOCK_LINES * repeats:,} lines per peer and round"
     head = report_head(
         command.strip(),

@@ -22,16 +22,16 @@ import sys
 from harness import (
     Column,
     Deadline,
+    command_line,
+    interleaved,
     median_ratio,
     options,
     peer_table,
     prepare,
     publish,
     report_head,
-    rounds,
-    serving,
 )
-from run import CLK_TCK, Peer, Results, ServerError, log, stop_all_servers
+from run import CLK_TCK, Peer, Results, Server, log
 from streamclient import run_measured
 
 HEADING = "## SSE fan-out"
@@ -143,26 +143,14 @@ def main(argv: list[str]) -> int:
     results = Results()
     tag = "sse_fanout-" + started.strftime("%Y%m%d-%H%M%S")
     deadline = Deadline(60 + n_rounds * len(PEERS) * len(rates) * (60 + seconds + GRACE), "SSE fan-out run")
-    try:
-        for rnd, order in rounds(PEERS, n_rounds):
-            for peer in order:
-                for rate in rates:
-                    deadline.check()
-                    try:
-                        with serving(peer, f"{tag}-round{rnd + 1}") as server:
-                            session(server, peer, subscribers, rate, seconds, results)
-                        eps = results.get(peer.key, f"r{rate}_eps")[-1]
-                        log(f"  {peer.label:34s} {rate:>5} events/s: {eps:>9,.0f} delivered/s")
-                    except ServerError as exc:
-                        results.note(f"{peer.label}: server did not start: {str(exc).splitlines()[0]}")
-                    except (RuntimeError, TimeoutError) as exc:
-                        results.note(f"{peer.label}: {rate} events/s, round {rnd + 1} failed: "
-                                     f"{type(exc).__name__} {exc}")
-    except KeyboardInterrupt as exc:
-        results.note(f"run stopped before the end: {type(exc).__name__} {exc}")
-    finally:
-        stop_all_servers()
-    command = "python benchmarks/sse_fanout.py " + " ".join(a for a in argv if a != "--no-install")
+
+    def one(server: Server, peer: Peer, _rnd: int, rate: int) -> None:
+        session(server, peer, subscribers, rate, seconds, results)
+        eps = results.get(peer.key, f"r{rate}_eps")[-1]
+        log(f"  {peer.label:34s} {rate:>5} events/s: {eps:>9,.0f} delivered/s")
+
+    interleaved(PEERS, n_rounds, tag, deadline, results, one, variants=rates)
+    command = command_line("sse_fanout.py", argv)
     settings = (f"{n_rounds} round(s); rates {', '.join(map(str, rates))} events/s, {seconds:g} s each, "
                 f"{subscribers} subscribers, a fresh server per (peer, rate); CLK_TCK {CLK_TCK}")
     head = report_head(command.strip(), started, machine,

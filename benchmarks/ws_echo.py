@@ -21,16 +21,16 @@ import sys
 from harness import (
     Column,
     Deadline,
+    command_line,
+    interleaved,
     median_ratio,
     options,
     peer_table,
     prepare,
     publish,
     report_head,
-    rounds,
-    serving,
 )
-from run import CLK_TCK, Peer, Results, ServerError, log, stop_all_servers
+from run import CLK_TCK, Peer, Results, Server, log
 from streamclient import run_measured
 
 HEADING = "## WebSocket echo"
@@ -119,23 +119,13 @@ def main(argv: list[str]) -> int:
     results = Results()
     tag = "ws_echo-" + started.strftime("%Y%m%d-%H%M%S")
     deadline = Deadline(60 + n_rounds * len(PEERS) * (40 + warmup + seconds), "WebSocket echo run")
-    try:
-        for rnd, order in rounds(PEERS, n_rounds):
-            for peer in order:
-                deadline.check()
-                try:
-                    with serving(peer, f"{tag}-round{rnd + 1}") as server:
-                        session(server, peer, warmup, seconds, results)
-                    log(f"  {peer.label:28s} {results.get(peer.key, 'msgs')[-1]:>9,.0f} messages/s")
-                except ServerError as exc:
-                    results.note(f"{peer.label}: server did not start: {str(exc).splitlines()[0]}")
-                except (RuntimeError, TimeoutError) as exc:
-                    results.note(f"{peer.label}: round {rnd + 1} failed: {type(exc).__name__} {exc}")
-    except KeyboardInterrupt as exc:
-        results.note(f"run stopped before the end: {type(exc).__name__} {exc}")
-    finally:
-        stop_all_servers()
-    command = "python benchmarks/ws_echo.py " + " ".join(a for a in argv if a != "--no-install")
+
+    def one(server: Server, peer: Peer, _rnd: int, _variant: object) -> None:
+        session(server, peer, warmup, seconds, results)
+        log(f"  {peer.label:28s} {results.get(peer.key, 'msgs')[-1]:>9,.0f} messages/s")
+
+    interleaved(PEERS, n_rounds, tag, deadline, results, one)
+    command = command_line("ws_echo.py", argv)
     settings = (f"{n_rounds} round(s) of {seconds:g} s measured after {warmup:g} s of warm-up, a fresh "
                 f"server per session; CLK_TCK {CLK_TCK}")
     head = report_head(command.strip(), started, machine,
