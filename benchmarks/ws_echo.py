@@ -131,7 +131,7 @@ def main(argv: list[str]) -> int:
     head = report_head(command.strip(), started, machine,
                        ["necktie-server", "websockets", "uvicorn", "starlette", "aiohttp", "sanic", "uvloop"],
                        settings)
-    publish("ws_echo", HEADING, render(results, head), full=not args.quick and args.rounds is None,
+    publish("ws_echo-quick" if args.quick else "ws_echo", HEADING, render(results, head), full=not args.quick and args.rounds is None,
             output=args.output)
     return 0
 
