@@ -156,7 +156,8 @@ def main(argv: list[str]) -> int:
     head = report_head(command.strip(), started, machine,
                        ["necktie-core", "sse-starlette", "starlette", "uvicorn", "aiohttp", "aiohttp-sse",
                         "sanic", "uvloop"], settings)
-    publish("sse_fanout-quick" if args.quick else "sse_fanout", HEADING, render(results, head, subscribers, rates, seconds),
+    name = "sse_fanout-quick" if args.quick else "sse_fanout"
+    publish(name, HEADING, render(results, head, subscribers, rates, seconds),
             full=not args.quick and args.rounds is None and args.rates is None, output=args.output)
     return 0
 

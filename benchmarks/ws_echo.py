@@ -131,7 +131,8 @@ def main(argv: list[str]) -> int:
     head = report_head(command.strip(), started, machine,
                        ["necktie-server", "websockets", "uvicorn", "starlette", "aiohttp", "sanic", "uvloop"],
                        settings)
-    publish("ws_echo-quick" if args.quick else "ws_echo", HEADING, render(results, head), full=not args.quick and args.rounds is None,
+    name = "ws_echo-quick" if args.quick else "ws_echo"
+    publish(name, HEADING, render(results, head), full=not args.quick and args.rounds is None,
             output=args.output)
     return 0
 
