@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from .config import Config, describe_error
 from .cors_settings import is_regex
 from .exceptions import NecktieException
-from .headers import add_vary
+from .headers import add_vary, raw_header
 from .response import HTTPResponse
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .route import Route
     from .routing import Router
 
-__all__ = ["CorsPolicy", "Preflight", "PreflightAnswer", "add_cors_headers", "install_cors", "request_header"]
+__all__ = ["CorsPolicy", "Preflight", "PreflightAnswer", "add_cors_headers", "install_cors"]
 
 SETTINGS = ("origins", "methods", "headers", "expose_headers", "credentials", "max_age")
 # Request headers a browser may send without asking (the CORS-safelisted ones): always allowed.
@@ -49,16 +49,6 @@ ALLOW_ORIGIN = "Access-Control-Allow-Origin"
 ORIGIN_NAMES = frozenset(
     "".join(c.upper() if mask >> i & 1 else c for i, c in enumerate("origin")).encode() for mask in range(64)
 )
-
-
-def request_header(request: Request, name: bytes) -> str | None:
-    """The first value of the request header *name* (lower case), from the raw headers: no parsing of
-    the others, so a request without it costs one pass over their names."""
-    size = len(name)
-    for key, value in request.raw_headers:
-        if len(key) == size and key.lower() == name:
-            return value.decode("latin-1")
-    return None
 
 
 class PreflightAnswer(HTTPResponse):
@@ -169,8 +159,8 @@ class Preflight:
         """The preflight's answer, or None for any other request (it goes on as usual)."""
         if request.method != "OPTIONS":
             return None
-        method = request_header(request, b"access-control-request-method")
-        origin = request_header(request, b"origin") if method is not None else None
+        method = raw_header(request.raw_headers, b"access-control-request-method")
+        origin = raw_header(request.raw_headers, b"origin") if method is not None else None
         if method is None or origin is None:
             return None
         router = self.router
@@ -182,7 +172,7 @@ class Preflight:
         policy: CorsPolicy | None = None if target is None else target.cors
         if policy is None:
             return refusal("method")
-        asked = request_header(request, b"access-control-request-headers")
+        asked = raw_header(request.raw_headers, b"access-control-request-headers")
         return policy.preflight(origin, method, asked, router.methods_at(request.path, host))
 
 

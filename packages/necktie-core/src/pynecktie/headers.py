@@ -136,6 +136,16 @@ class Headers(MutableMapping[str, str]):
         return list(self._items)
 
 
+def raw_header(raw_headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
+    """The first value of the header *name* (lower case) among *raw_headers* (as a parser hands them over),
+    or None: one pass over the names and nothing else decoded, for a rule that needs one header only."""
+    size = len(name)
+    for key, value in raw_headers:
+        if len(key) == size and key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
 def add_vary(headers: Headers, name: str) -> None:
     """Add *name* to the ``Vary`` header unless it (or ``*``) is listed already."""
     vary = headers.get("vary")

@@ -17,6 +17,8 @@ import re
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
+from .headers import raw_header
+
 if TYPE_CHECKING:
     from .request import Request
 
@@ -53,10 +55,9 @@ def id_for(request: Request) -> str:
 def id_from(raw_headers: list[tuple[bytes, bytes]], name: bytes) -> str:
     """The id for a request with *raw_headers*: the first value of header *name* (lower case) when
     `acceptable`, else a `new_id`. (The raw headers, not ``request.headers``: nothing else to parse.)"""
-    for key, value in raw_headers:
-        if len(key) == len(name) and key.lower() == name:
-            incoming = value.decode("latin-1").strip()
-            return incoming if incoming and acceptable(incoming) else new_id()
+    incoming = raw_header(raw_headers, name)
+    if incoming is not None and (incoming := incoming.strip()) and acceptable(incoming):
+        return incoming
     return new_id()
 
 
