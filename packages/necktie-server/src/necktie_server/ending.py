@@ -138,7 +138,15 @@ class Ending(ConnectionState):
         elif state is BODY:
             self._fail(RequestTimeout("Request body timeout"))
         elif not self.cycles:
-            self.close()
+            settings = self.settings
+            if self.parser is not None and settings.idle_wait < settings.keep_alive_timeout:
+                # The first part of the keep-alive wait is over (ServerSettings.idle_wait): the parser
+                # goes (the next request makes one), then the rest of the wait.
+                self.parser = None
+                self._url = b""
+                self.deadline.arm(settings.keep_alive_timeout - settings.idle_wait)
+            else:
+                self.close()
 
     def drain(self) -> None:
         """The server drains: each answer whose head has not gone out says ``Connection: close``.

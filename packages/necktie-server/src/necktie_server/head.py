@@ -67,7 +67,7 @@ class HeadReader(ConnectionState):
                 self._special.setdefault(lname, []).append(value)
 
     def on_headers_complete(self) -> None:  # noqa: D102
-        parser = self.parser
+        parser: httptools.HttpRequestParser = self.parser  # type: ignore[assignment]  # (its own callback)
         self.state = BODY
         version = parser.get_http_version()
         if version != "1.1" and version != "1.0":
@@ -162,7 +162,7 @@ class HeadReader(ConnectionState):
         if cycle.task is not None:
             cycle.task.cancel()  # created a moment ago, in this same read: it has not run
         self.requests_started -= 1
-        parser = self.parser
+        parser: httptools.HttpRequestParser = self.parser  # type: ignore[assignment]  # (it stopped on this head)
         head = [b"%s %s HTTP/%s\r\n" % (parser.get_method(), self._url, parser.get_http_version().encode())]
         head += [
             b"%s: %s\r\n" % field for field in cycle.request.raw_headers if field[0].lower() != b"upgrade"

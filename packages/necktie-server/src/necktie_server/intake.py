@@ -79,7 +79,7 @@ class BodyIntake(ConnectionState):
                 cycle.request.body = bytes(parts[0]) if len(parts) == 1 else b"".join(parts)  # type: ignore[union-attr]
                 cycle.parts = None
         if cycle.discarding and not self.cycles:
-            self.deadline.arm(self.settings.keep_alive_timeout)  # its answer went out: now idle
+            self.deadline.arm(self.settings.idle_wait)  # its answer went out: now idle
         else:
             self.deadline.disarm()
         if cycle.task is None and self.cycles[0] is cycle:

@@ -70,7 +70,7 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         self.loop = server.loop
         self.transport = None
         self.state = IDLE
-        self.parser = httptools.HttpRequestParser(self)
+        self.parser = None  # made by the first read, given back while idle (ServerSettings.idle_wait)
         self.cycles = []  # rarely more than one: a list is smaller than a deque
         self.parsing = None
         self.conn_info = ConnInfo()
@@ -122,7 +122,7 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
             )
             self._linger()  # its request may be on the way: a reset would destroy the 503 before it is read
             return
-        self.deadline.arm(self.settings.keep_alive_timeout)
+        self.deadline.arm(self.settings.keep_alive_timeout)  # (no parser yet: the whole wait at once)
 
     def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
         self.state = CLOSED
@@ -202,6 +202,9 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         if self._unparsed:
             self._unparsed += data
             return
+        parser = self.parser
+        if parser is None:
+            parser = self.parser = httptools.HttpRequestParser(self)
         parsing = self.parsing
         if self.state is not HEAD and (
             (parsing is None and not self.cycles and len(data) <= HEAD_STEP)
@@ -210,7 +213,7 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
             # The common case: a whole small request (or body piece) in one read.
             begun = self._messages_begun
             try:
-                self.parser.feed_data(data)  # (_parse, inline: a call less on every request)
+                parser.feed_data(data)  # (_parse, inline: a call less on every request)
             except Exception as exc:
                 self._parse_failed(exc, data, b"")
                 return
@@ -229,7 +232,7 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         *rest* is what follows *piece* in the same read: after an upgrade it belongs to the new protocol.
         """
         try:
-            self.parser.feed_data(piece)
+            self.parser.feed_data(piece)  # type: ignore[union-attr]  # (made by data_received)
         except Exception as exc:
             self._parse_failed(exc, piece, rest)
             return False
@@ -245,6 +248,7 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
             if (
                 self.settings.http2 is not None
                 and self.requests_started == 0
+                and self.parser is not None
                 and self.parser.get_method() == b"PRI"
             ):
                 from .h2_adopt import adopt, from_preface  # HTTP/2 by prior knowledge: its preface
@@ -369,7 +373,7 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
         if cycles:
             self._activate()
         elif self.parsing is None and state is IDLE:
-            self.deadline.arm(self.settings.keep_alive_timeout)
+            self.deadline.arm(self.settings.idle_wait)
         if self._unparsed or self.flow.read_paused:
             self.maybe_resume()
 

@@ -66,7 +66,7 @@ class ConnectionState(asyncio.Protocol):
     conn_info: ConnInfo
     cycles: list[Cycle]  # the requests read and not yet answered, in order; the first is being answered
     parsing: Cycle | None  # the request whose body is arriving
-    parser: httptools.HttpRequestParser
+    parser: httptools.HttpRequestParser | None  # made by a read, dropped while idle (settings.idle_wait)
     deadline: Deadline  # the input side's one timer: keep-alive, head, body or lingering, by state
     requests_started: int
     _context: contextvars.Context  # copied for each request's task

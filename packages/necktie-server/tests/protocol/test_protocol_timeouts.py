@@ -97,6 +97,52 @@ async def test_keep_alive_timeout_after_a_response():
     assert [a.status for a in answers] == [200]
 
 
+async def test_an_idle_connection_drops_its_parser_and_keeps_its_keep_alive_time():
+    """Idle past ``idle_wait`` (the first part of the keep-alive wait), a connection holds no parser (most of
+    an idle connection's memory); the next request makes one, and the keep-alive time is the same in all."""
+    app, seen = make_app()
+    conn = Conn(app)
+    assert conn.protocol.parser is None  # nothing read yet: none made
+    conn.feed(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    await conn.settle()
+    assert conn.protocol.parser is not None
+    await conn.advance(0.5)  # past idle_wait (with the timer wheel's tick)
+    assert conn.protocol.parser is None and not conn.closed
+    conn.feed(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")  # answered with a parser made for it
+    await conn.settle()
+    assert [a.status for a in conn.answers()[0]] == [200, 200] and seen["calls"] == 2
+    await conn.advance(0.5)
+    assert conn.protocol.parser is None
+    await conn.advance(1.3)  # 1.8 s after the second answer: still within the 2 s keep-alive
+    assert not conn.closed
+    await conn.advance(0.4)
+    assert conn.closed
+
+
+async def test_a_request_split_around_the_idle_wait_is_parsed_whole():
+    """A head begun before ``idle_wait`` runs out keeps its parser: the head deadline runs, not the idle one."""
+    app, seen = make_app()
+    conn = Conn(app)
+    conn.feed(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    await conn.settle()
+    conn.feed(b"GET / HTTP/1.1\r\n")
+    await conn.advance(0.5)
+    assert conn.protocol.parser is not None and not conn.closed
+    conn.feed(b"Host: a\r\n\r\n")
+    await conn.settle()
+    assert [a.status for a in conn.answers()[0]] == [200, 200] and seen["calls"] == 2
+
+
+async def test_a_keep_alive_shorter_than_the_idle_wait_still_closes_on_time():
+    app, _ = make_app()
+    app.config.KEEP_ALIVE_TIMEOUT = 0.1
+    conn = Conn(app)
+    conn.feed(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    await conn.settle()
+    await conn.advance(0.3)  # 0.1 s and the wheel's tick
+    assert conn.closed
+
+
 async def test_partial_request_line_switches_to_the_head_deadline():
     """Catalogue 42: after idling, the first byte of a request starts the (shorter, here) head deadline."""
     app, _ = make_app()
