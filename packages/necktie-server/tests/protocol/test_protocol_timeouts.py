@@ -120,7 +120,8 @@ async def test_an_idle_connection_drops_its_parser_and_keeps_its_keep_alive_time
 
 
 async def test_a_request_split_around_the_idle_wait_is_parsed_whole():
-    """A head begun before ``idle_wait`` runs out keeps its parser: the head deadline runs, not the idle one."""
+    """A head begun before ``idle_wait`` runs out keeps its parser: the head deadline runs, not the idle
+    one."""
     app, seen = make_app()
     conn = Conn(app)
     conn.feed(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
