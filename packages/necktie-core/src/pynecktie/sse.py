@@ -13,7 +13,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterable, Awaitable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from . import _json
 from .headers import Headers
@@ -117,35 +117,38 @@ def sse(
 class _Writer:
     """The events of one response on their way out, and when the last went (for the pings).
 
-    An event is not written at once but batched, and the batch goes out in one write when the task next
-    waits (a callback the loop runs after the task's step) or once it reaches `BATCH_BYTES`: a subscriber
-    that fell behind catches up with one system call rather than one per event, and one that keeps up
-    sees each event after the same step. The back-pressure of a batch written by the callback is waited
-    for at the next event.
+    An event is not written at once but batched, and the batch goes out in one write after the task's
+    step (when it next waits: see `_Turn`) or once it reaches `BATCH_BYTES`: a subscriber that fell behind
+    catches up with one system call rather than one per event, and one that keeps up sees each event after
+    the same step. The back-pressure of a batch written after the step is waited for at the next event.
     """
 
-    __slots__ = ("_drain", "_handle", "_loop", "_parts", "_response", "_size", "last_write")
+    __slots__ = ("_drain", "_loop", "_parts", "_response", "_size", "_turn", "last_write")
 
     def __init__(self, response: StreamingHTTPResponse) -> None:
         self._response = response
-        self._loop = asyncio.get_running_loop()
+        self._loop = loop = asyncio.get_running_loop()
+        self._turn = _Turn.of(loop)
         self._parts: list[bytes] = []
         self._size = 0
-        self._handle: asyncio.Handle | None = None
         self._drain: Awaitable[None] | None = None
-        self.last_write = self._loop.time()
+        self.last_write = loop.time()
 
     async def send(self, data: bytes) -> None:
         """Queue *data* (whole events) after what is queued; wait while the client reads too slowly."""
         drain, self._drain = self._drain, None
         if drain is not None:
             await drain
-        self._parts.append(data)
+        parts = self._parts
+        parts.append(data)
         self._size += len(data)
         if self._size >= BATCH_BYTES:
             await self._write()
-        elif self._handle is None:
-            self._handle = self._loop.call_soon(self._write_soon)
+        elif len(parts) == 1:  # a new batch: the turn writes it (the first one queued asks for the callback)
+            turn = self._turn
+            if not turn.writers:
+                self._loop.call_soon(turn.write_all)
+            turn.writers.append(self)
 
     async def finish(self) -> None:
         """Write what is queued and wait for its back-pressure (the stream ends after it)."""
@@ -157,12 +160,10 @@ class _Writer:
 
     def cancel(self) -> None:
         """The stream ends: nothing more is written."""
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        self._parts.clear()
+        self._size = 0
 
     def _write(self) -> Awaitable[None]:
-        self.cancel()
         parts = self._parts
         data = parts[0] if len(parts) == 1 else b"".join(parts)
         parts.clear()
@@ -170,10 +171,41 @@ class _Writer:
         self.last_write = self._loop.time()
         return self._response.write(data)
 
-    def _write_soon(self) -> None:
-        self._handle = None
-        if self._parts:
-            self._drain = self._write()
+
+class _Turn:
+    """The writers of one loop with a batch queued in its current turn, written out by one callback after it.
+
+    The callback runs once the callbacks ready when it was scheduled have run, so after the step of each
+    task that queued a batch. One callback per turn for all the responses rather than one per response:
+    with a thousand subscribers each woken for one event, an event costs its write and no callback.
+    """
+
+    __slots__ = ("_loop", "writers")
+    _last: ClassVar[_Turn | None] = None  # the last one made (each writer keeps its own)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.writers: list[_Writer] = []  # a writer whose batch was written meanwhile has nothing to write
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> _Turn:
+        """A turn keeper of *loop* (a new one when the last one made was another loop's)."""
+        turn = cls._last
+        if turn is None or turn._loop is not loop:
+            turn = cls._last = cls(loop)
+        return turn
+
+    def write_all(self) -> None:
+        """Write each queued batch; its back-pressure is waited for at the writer's next event."""
+        writers, self.writers = self.writers, []
+        for writer in writers:
+            if writer._parts:
+                try:
+                    writer._drain = writer._write()
+                except Exception as exc:  # logged as a callback's would be; the others are still written
+                    self._loop.call_exception_handler(
+                        {"message": "Writing server-sent events failed", "exception": exc}
+                    )
 
 
 async def _ping(writer: _Writer, interval: float) -> None:
