@@ -96,19 +96,12 @@ def _run(count: int) -> None:
     uvloop.run(_drive(count))
 
 
-def _instructions(count: int) -> int:
+def instructions(script: str, args: list[str]) -> int:
+    """The instructions callgrind counts for one run of ``python SCRIPT ARGS`` (hash seed fixed)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                f"--callgrind-out-file={out}",
-                sys.executable,
-                __file__,
-                "--run",
-                str(count),
-            ],
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, script, *args],
             check=True,
             env={**os.environ, "PYTHONHASHSEED": "0"},
             stdout=subprocess.DEVNULL,
@@ -118,6 +111,10 @@ def _instructions(count: int) -> int:
         if match is None:
             raise SystemExit("no instruction total in callgrind's output")
         return int(match.group(1))
+
+
+def _instructions(count: int) -> int:
+    return instructions(__file__, ["--run", str(count)])
 
 
 def main() -> None:
