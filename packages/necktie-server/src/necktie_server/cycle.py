@@ -171,9 +171,11 @@ class Cycle:
             raise RuntimeError(ALREADY_SENT)
         status = response.status
         headers = response._headers
-        if not headers and not self.is_head and 200 <= status < 600 and status not in NO_BODY_STATUSES:
-            self._send_simple(status, response.content_type, body)
-            return
+        if not self.is_head and 200 <= status < 600 and status not in NO_BODY_STATUSES:
+            lines = h1.field_lines(headers) if headers else b""
+            if lines is not None:  # headers of the application's own, sent as they are: still one line short
+                self._send_simple(status, response.content_type, body, lines)
+                return
         try:
             plan = plan_head(status, response.content_type, headers)
         except InvalidResponse as exc:
@@ -198,8 +200,9 @@ class Cycle:
         self.stage = Stage.DONE
         protocol.response_done(self)
 
-    def _send_simple(self, status: int, content_type: str | None, body: bytes) -> None:
-        """The common response: no headers of the application's own, a body allowed."""
+    def _send_simple(self, status: int, content_type: str | None, body: bytes, lines: bytes = b"") -> None:
+        """The common response: a body allowed, no headers of the application's own but *lines* (as
+        `h1.field_lines` encodes them; they go after the status line, as `h1.encode_head` puts them)."""
         prefix = PREFIXES.get((status, content_type))
         if prefix is None:
             try:
@@ -209,6 +212,9 @@ class Cycle:
                 return
         if not DATE[0] <= _now() < DATE[1]:  # (h1.http_date_bytes, inline: a call less per response)
             h1.refresh_date()
+        if lines:
+            cut = prefix.index(b"\r\n") + 2
+            prefix = b"%s%s%s" % (prefix[:cut], lines, prefix[cut:])
         head = b"%s%d\r\ndate: %s\r\n%s" % (prefix, len(body), DATE[3], self._connection_bytes())
         self.status = status
         self.sent = len(body)

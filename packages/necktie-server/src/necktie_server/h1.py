@@ -12,7 +12,8 @@ from http import HTTPStatus
 from typing import Any
 
 from pynecktie.exceptions import BadRequest, ExpectationFailed, MethodNotAllowed, NecktieException
-from pynecktie.heads import check_fields, check_status
+from pynecktie.headers import Headers, InvalidResponse
+from pynecktie.heads import FRAMING_HEADERS, check_fields, check_status
 
 _DIGITS = re.compile(rb"[0-9]{1,18}\Z")
 # A Host is a reg-name, IPv4 or bracketed IPv6 literal, with an optional port (RFC 3986).
@@ -184,6 +185,27 @@ def simple_head_prefix(status: int, content_type: str | None) -> bytes:
         if len(PREFIXES) < 1024:
             PREFIXES[key] = prefix
     return prefix
+
+
+# The names `pynecktie.heads.plan_head` does not pass through as they are: the carrier frames the body itself,
+# and a Content-Type header replaces the response's content type.
+_PLANNED = FRAMING_HEADERS | {"content-type"}
+
+
+def field_lines(headers: Headers) -> bytes | None:
+    """The application's *headers* as `encode_head` writes them, when `pynecktie.heads.plan_head` would pass
+    each through as it is (none a framing header or Content-Type, every name and value valid); else None,
+    and the general path decides (and refuses what is invalid). Lets the hot path serve, byte for byte the
+    same, a response with a header or two of its own (an echoed request id)."""
+    fields = headers._items
+    for name, _ in fields:
+        if name.lower() in _PLANNED:
+            return None
+    try:
+        check_fields(fields, None)
+    except InvalidResponse:
+        return None
+    return "".join([f"{name}: {value}\r\n" for name, value in fields]).encode("latin-1")
 
 
 def status_line(status: int) -> str:
