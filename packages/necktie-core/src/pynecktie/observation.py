@@ -14,8 +14,7 @@ where they end a response anyway (`pynecktie.metrics`); `install_observation` on
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from time import perf_counter
+from collections.abc import Awaitable, Coroutine
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from .request_ids import current_request_id, id_from
@@ -52,10 +51,9 @@ class Exchange:
     """The carrier's `ResponseSink` seen through: it forwards every call and notes what went out.
 
     ``status`` is the status handed to the carrier (0: none), ``sent`` the body bytes handed to it (0 for a
-    HEAD answer), ``began`` the `perf_counter` at the pipeline's start; ``aborted`` is True when the
-    response was given up before its end, ``cancelled`` when the request's task was cancelled (the client
-    went away). ``echo`` is the header the request's id is echoed in (None: not echoed). ``notes`` is for
-    an observer's own per-request state.
+    HEAD answer); ``aborted`` is True when the response was given up before its end, ``cancelled`` when the
+    request's task was cancelled (the client went away). ``echo`` is the header the request's id is echoed
+    in (None: not echoed). ``notes`` is for an observer's own per-request state.
     """
 
     __slots__ = (
@@ -64,7 +62,6 @@ class Exchange:
         "echo",
         "status",
         "sent",
-        "began",
         "aborted",
         "cancelled",
         "done",
@@ -78,7 +75,6 @@ class Exchange:
         self.status = self.sent = 0
         self.aborted = self.cancelled = self.done = False
         self.notes: Any = None
-        self.began = perf_counter()
 
     @property
     def started(self) -> bool:
@@ -87,21 +83,26 @@ class Exchange:
 
     def _head(self, response: BaseHTTPResponse) -> None:
         self.status = response.status
-        if self.echo is not None:
-            response.headers[self.echo] = self.request.id
+        echo = self.echo
+        if echo is not None:
+            if response._headers is None:  # the usual case: nothing of the application's own to replace
+                response.headers.add(echo, self.request.id)
+            else:
+                response._headers[echo] = self.request.id
 
-    async def send(self, response: BaseHTTPResponse, body: bytes) -> None:
+    # send, start and end hand back the carrier's own coroutine rather than awaiting it in one of theirs.
+    def send(self, response: BaseHTTPResponse, body: bytes) -> Coroutine[Any, Any, None]:
         """Send a complete response."""
         self._head(response)
         if self.request.method != "HEAD":
             self.sent += len(body)
         self.done = True
-        await self._sink.send(response, body)
+        return self._sink.send(response, body)
 
-    async def start(self, response: BaseHTTPResponse) -> None:
+    def start(self, response: BaseHTTPResponse) -> Coroutine[Any, Any, None]:
         """Send the head of a streamed response."""
         self._head(response)
-        await self._sink.start(response)
+        return self._sink.start(response)
 
     def write(self, data: bytes) -> Awaitable[None]:
         """Send a piece of a streamed body."""
@@ -109,10 +110,10 @@ class Exchange:
             self.sent += len(data)
         return self._sink.write(data)
 
-    async def end(self) -> None:
+    def end(self) -> Coroutine[Any, Any, None]:
         """End a streamed response."""
         self.done = True
-        await self._sink.end()
+        return self._sink.end()
 
     def abort(self) -> None:
         """Give up on the response (noted unless it had ended)."""
@@ -180,7 +181,8 @@ def install_observation(app: Necktie) -> None:
     handle = type(app).handle.__get__(app)
     echo = app.config.REQUEST_ID_HEADER if app.config.REQUEST_ID else None
     begins = tuple(observer.begin for observer in observers)
-    ends = tuple(observer.end for observer in reversed(observers))
+    # (a request id has nothing to do at the end)
+    ends = tuple(observer.end for observer in reversed(observers) if not isinstance(observer, _RequestIds))
     exchanges: dict[type, type[Exchange]] = {}  # the Exchange for each kind of carrier sink
 
     async def observed(request: Request, sink: ResponseSink) -> None:
