@@ -7,7 +7,8 @@ request's middleware and handler run, so spans they start (an instrumented HTTP 
 call's) are its children. It ends when the pipeline is done: for a streamed response, when its last
 chunk went out or it was cut short (then the span's status is an error saying so). The tracer provider
 is the application's (``opentelemetry.trace.set_tracer_provider``): with none, spans cost little and go
-nowhere.
+nowhere. Attributes are only built for a span that may record them: with no provider, none is; at the
+end, only a recording span (``is_recording()``, false for one a sampler dropped) gets the outcome's.
 """
 
 from __future__ import annotations
@@ -15,27 +16,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .__about__ import __version__
+from .headers import Headers, raw_header, raw_header_values
 from .metrics import METHODS, bytes_received
 from .observation import MissingExtra
 
 if TYPE_CHECKING:
     from .app import Necktie
-    from .headers import Headers
     from .observation import Exchange
     from .request import Request
+    from .route import Route
+
+RawHeaders = list[tuple[bytes, bytes]]
 
 __all__ = ["Tracing"]
 
 
 class _HeadersGetter:
-    """How the propagator reads a request's headers (an OpenTelemetry ``Getter``)."""
+    """How the propagator reads a request's headers (an OpenTelemetry ``Getter``): off its raw headers, as
+    ``request.headers`` would give them, without building those for one or two lookups."""
 
-    def get(self, carrier: Headers, key: str) -> list[str] | None:
-        values = carrier.getall(key, [])
-        return values or None
+    def get(self, carrier: RawHeaders, key: str) -> list[str] | None:
+        return raw_header_values(carrier, key.lower().encode("latin-1", "replace")) or None
 
-    def keys(self, carrier: Headers) -> list[str]:
-        return list(carrier)
+    def keys(self, carrier: RawHeaders) -> list[str]:
+        return list(Headers.from_raw(carrier))
 
 
 class Tracing:
@@ -50,14 +54,40 @@ class Tracing:
         self._propagate = propagate
         self._trace = trace
         self._getter = _HeadersGetter()
-        # A proxy until the application sets its provider, then that provider's tracer.
-        self._tracer = trace.get_tracer("pynecktie", __version__)
+        # The API's proxy until the application sets its provider (it then hands over to that provider's
+        # tracer: `_resolve`); the provider's own tracer when one was set already.
+        self._tracer: Any = trace.get_tracer("pynecktie", __version__)
+        self._settled = False  # True once `_tracer` is a tracer whose spans may record
+
+    def _resolve(self) -> Any:
+        """The tracer the spans come from now: the API's no-op one while no provider is set (its spans
+        never record), else the provider's, kept from then on (a provider is set once)."""
+        tracer = self._tracer
+        # (the API's ProxyTracer says what it delegates to now only in its `_tracer`)
+        current = tracer._tracer if isinstance(tracer, self._trace.ProxyTracer) else tracer
+        if not isinstance(current, self._trace.NoOpTracer):
+            self._tracer, self._settled = current, True
+        return current
 
     def begin(self, request: Request, exchange: Exchange) -> None:
         """Start the request's span (a child of the incoming ``traceparent``'s) and make it current."""
         trace = self._trace
-        parent = self._propagate.extract(request.headers, getter=self._getter)
+        parent = self._propagate.extract(request.raw_headers, getter=self._getter)
         method = request.method if request.method in METHODS else "_OTHER"
+        route = request.route
+        name = method if route is None else f"{method} {route.path}"
+        tracer = self._tracer if self._settled else self._resolve()
+        if isinstance(tracer, trace.NoOpTracer):  # its span is the incoming context's, whatever it is told
+            span = tracer.start_span(name, parent, kind=trace.SpanKind.SERVER)
+        else:
+            attributes = self._attributes(request, method, route)
+            span = tracer.start_span(name, parent, kind=trace.SpanKind.SERVER, attributes=attributes)
+        token = self._context.attach(trace.set_span_in_context(span, parent))
+        exchange.notes = (span, token)
+
+    @staticmethod
+    def _attributes(request: Request, method: str, route: Route | None) -> dict[str, Any]:
+        """The span's attributes known at its start (given then: a sampler may decide by them)."""
         attributes: dict[str, Any] = {
             "http.request.method": method,
             "url.path": request.path,
@@ -69,20 +99,23 @@ class Tracing:
         }
         if request.query_string:
             attributes["url.query"] = request.query_string
-        agent = request.headers.get("user-agent")
+        agent = raw_header(request.raw_headers, b"user-agent")
         if agent:
             attributes["user_agent.original"] = agent
-        route = request.route
         if route is not None:
             attributes["http.route"] = route.path
-        name = method if route is None else f"{method} {route.path}"
-        span = self._tracer.start_span(name, parent, kind=trace.SpanKind.SERVER, attributes=attributes)
-        token = self._context.attach(trace.set_span_in_context(span, parent))
-        exchange.notes = (span, token)
+        return attributes
 
     def end(self, request: Request, exchange: Exchange) -> None:
-        """Set the outcome on the span and end it."""
+        """Set the outcome on the span (when it records) and end it."""
         span, token = exchange.notes
+        if span.is_recording():
+            self._outcome(span, request, exchange)
+        span.end()
+        self._context.detach(token)
+
+    def _outcome(self, span: Any, request: Request, exchange: Exchange) -> None:
+        """The response's status and sizes, and the error when there was one."""
         status = exchange.status
         if status:
             span.set_attribute("http.response.status_code", status)
@@ -100,5 +133,3 @@ class Tracing:
         if error is not None:
             span.set_attribute("error.type", error)
             span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, error))
-        span.end()
-        self._context.detach(token)
