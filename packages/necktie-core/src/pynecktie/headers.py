@@ -36,6 +36,8 @@ def check_header_name(name: str) -> str:
 
 def is_header_value(value: str) -> bool:
     """Whether *value* is safe to send as a field value (given several values joined, whether all are)."""
+    if value.isascii() and value.isprintable():  # the usual value, told in two C calls: SP to ~ only
+        return True
     return _BAD_VALUE.search(value) is None
 
 
@@ -69,6 +71,13 @@ class Headers(MutableMapping[str, str]):
         """Build headers from raw (name, value) byte pairs as a parser hands them over."""
         self = cls.__new__(cls)
         self._items = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw]
+        return self
+
+    @classmethod
+    def one(cls, name: str, value: str) -> Headers:
+        """Headers holding the single field *name*: *value* (as ``Headers([(name, value)])``, in one step)."""
+        self = cls.__new__(cls)
+        self._items = [(name, value)]
         return self
 
     def __getitem__(self, name: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Coroutine
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from .headers import Headers
 from .request_ids import current_request_id, id_from
 
 if TYPE_CHECKING:
@@ -52,8 +53,8 @@ class Exchange:
 
     ``status`` is the status handed to the carrier (0: none), ``sent`` the body bytes handed to it (0 for a
     HEAD answer); ``aborted`` is True when the response was given up before its end, ``cancelled`` when the
-    request's task was cancelled (the client went away). ``echo`` is the header the request's id is echoed
-    in (None: not echoed). ``notes`` is for an observer's own per-request state.
+    request's task was cancelled (the client went away). ``echo`` is the (header, id) the request's id is
+    echoed as (None: not echoed). ``notes`` is for an observer's own per-request state.
     """
 
     __slots__ = (
@@ -68,10 +69,10 @@ class Exchange:
         "notes",
     )
 
-    def __init__(self, sink: ResponseSink, request: Request, echo: str | None) -> None:
+    def __init__(self, sink: ResponseSink, request: Request) -> None:
         self._sink = sink
         self.request = request
-        self.echo = echo
+        self.echo: tuple[str, str] | None = None
         self.status = self.sent = 0
         self.aborted = self.cancelled = self.done = False
         self.notes: Any = None
@@ -86,9 +87,9 @@ class Exchange:
         echo = self.echo
         if echo is not None:
             if response._headers is None:  # the usual case: nothing of the application's own to replace
-                response.headers.add(echo, self.request.id)
+                response._headers = Headers.one(*echo)
             else:
-                response._headers[echo] = self.request.id
+                response._headers[echo[0]] = echo[1]
 
     # send, start and end hand back the carrier's own coroutine rather than awaiting it in one of theirs.
     def send(self, response: BaseHTTPResponse, body: bytes) -> Coroutine[Any, Any, None]:
@@ -140,11 +141,13 @@ class _RequestIds:
     """``REQUEST_ID``: the request's id in the context of its task (the log filter reads it there)."""
 
     def __init__(self, header: str) -> None:
+        self.echoed = header
         self.header = header.lower().encode("latin-1")
 
     def begin(self, request: Request, exchange: Exchange) -> None:
         request._id = rid = id_from(request.raw_headers, self.header)
         current_request_id.set(rid)
+        exchange.echo = (self.echoed, rid)
 
     def end(self, request: Request, exchange: Exchange) -> None:
         pass
@@ -179,7 +182,6 @@ def install_observation(app: Necktie) -> None:
     if not observers:
         return
     handle = type(app).handle.__get__(app)
-    echo = app.config.REQUEST_ID_HEADER if app.config.REQUEST_ID else None
     begins = tuple(observer.begin for observer in observers)
     # (a request id has nothing to do at the end)
     ends = tuple(observer.end for observer in reversed(observers) if not isinstance(observer, _RequestIds))
@@ -189,7 +191,7 @@ def install_observation(app: Necktie) -> None:
         kind = exchanges.get(type(sink))
         if kind is None:
             kind = exchanges[type(sink)] = FileExchange if hasattr(sink, "send_file") else Exchange
-        exchange = kind(sink, request, echo)
+        exchange = kind(sink, request)
         for begin in begins:
             begin(request, exchange)
         try:

@@ -155,15 +155,22 @@ class Cycle:
         """Send a complete response in one write."""
         status = response.status
         if (
-            response._headers is None
-            and self.stage is Stage.IDLE
+            self.stage is Stage.IDLE
             and not self.is_head
             and 200 <= status < 600
             and status not in NO_BODY_STATUSES
         ):
-            self._send_simple(status, response.content_type, body)  # the common case, one call shorter
-        else:
-            self.send_now(response, body)
+            # The common cases, a call shorter than send_now: no headers of the application's own, or only
+            # headers it sends as they are.
+            headers = response._headers
+            if headers is None:
+                self._send_simple(status, response.content_type, body)
+                return
+            lines = h1.field_lines(headers) if headers else b""
+            if lines is not None:
+                self._send_simple(status, response.content_type, body, lines)
+                return
+        self.send_now(response, body)
 
     def send_now(self, response: BaseHTTPResponse, body: bytes) -> None:
         """Send a complete response in one write, synchronously (also for errors no handler saw)."""
@@ -212,10 +219,12 @@ class Cycle:
                 return
         if not DATE[0] <= _now() < DATE[1]:  # (h1.http_date_bytes, inline: a call less per response)
             h1.refresh_date()
-        if lines:
+        if lines:  # after the status line
             cut = prefix.index(b"\r\n") + 2
-            prefix = b"%s%s%s" % (prefix[:cut], lines, prefix[cut:])
-        head = b"%s%d\r\ndate: %s\r\n%s" % (prefix, len(body), DATE[3], self._connection_bytes())
+            start, rest, end = prefix[:cut], prefix[cut:], self._connection_bytes()
+            head = b"%s%s%s%d\r\ndate: %s\r\n%s" % (start, lines, rest, len(body), DATE[3], end)
+        else:
+            head = b"%s%d\r\ndate: %s\r\n%s" % (prefix, len(body), DATE[3], self._connection_bytes())
         self.status = status
         self.sent = len(body)
         if len(body) < 16384:

@@ -111,4 +111,4 @@ async def test_an_echoed_request_id_goes_out_as_the_general_path_writes_it(froze
     assert len(fresh) == 1 and len(hot_lines[fresh[0]]) == len(echo) + 32
     hot_lines[fresh[0]] = general_lines[fresh[0]] = b"<fresh>"
     assert hot_lines == general_lines
-    assert b"\r\nX-Request-ID: given-1\r\n" in hot
+    assert b"\r\nX-Request-ID: given-1\r\n" in hot and b"abc-123" not in hot  # the app's own is replaced
