@@ -57,25 +57,15 @@ class Exchange:
     echoed as (None: not echoed). ``notes`` is for an observer's own per-request state.
     """
 
-    __slots__ = (
-        "_sink",
-        "request",
-        "echo",
-        "status",
-        "sent",
-        "aborted",
-        "cancelled",
-        "done",
-        "notes",
-    )
+    # Class-level defaults: an exchange only stores what differs for it (one is made per request).
+    echo: tuple[str, str] | None = None
+    status = sent = 0
+    aborted = cancelled = done = False
+    notes: Any = None
 
     def __init__(self, sink: ResponseSink, request: Request) -> None:
         self._sink = sink
         self.request = request
-        self.echo: tuple[str, str] | None = None
-        self.status = self.sent = 0
-        self.aborted = self.cancelled = self.done = False
-        self.notes: Any = None
 
     @property
     def started(self) -> bool:
@@ -84,17 +74,22 @@ class Exchange:
 
     def _head(self, response: BaseHTTPResponse) -> None:
         self.status = response.status
-        echo = self.echo
-        if echo is not None:
-            if response._headers is None:  # the usual case: nothing of the application's own to replace
-                response._headers = Headers.one(*echo)
-            else:
-                response._headers[echo[0]] = echo[1]
+        if self.echo is not None:
+            self._echo(response)
+
+    def _echo(self, response: BaseHTTPResponse) -> None:
+        name, rid = self.echo  # type: ignore[misc]  # called when set
+        if response._headers is None:  # the usual case: nothing of the application's own to replace
+            response._headers = Headers.one(name, rid)
+        else:
+            response._headers[name] = rid
 
     # send, start and end hand back the carrier's own coroutine rather than awaiting it in one of theirs.
     def send(self, response: BaseHTTPResponse, body: bytes) -> Coroutine[Any, Any, None]:
         """Send a complete response."""
-        self._head(response)
+        self.status = response.status  # (`_head`, inline on the hot path)
+        if self.echo is not None:
+            self._echo(response)
         if self.request.method != "HEAD":
             self.sent += len(body)
         self.done = True
@@ -125,8 +120,6 @@ class Exchange:
 
 class FileExchange(Exchange):
     """An `Exchange` in front of a carrier that sends files itself (`pynecktie.seam.FileSink`)."""
-
-    __slots__ = ()
 
     async def send_file(self, response: FileResponse, file: IO[bytes], offset: int, count: int) -> None:
         """Send a file response by the carrier's own means."""

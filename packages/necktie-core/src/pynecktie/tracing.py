@@ -35,8 +35,16 @@ class _HeadersGetter:
     """How the propagator reads a request's headers (an OpenTelemetry ``Getter``): off its raw headers, as
     ``request.headers`` would give them, without building those for one or two lookups."""
 
+    def __init__(self) -> None:
+        self._names: dict[str, bytes] = {}  # the propagators' keys, as raw header names
+
     def get(self, carrier: RawHeaders, key: str) -> list[str] | None:
-        return raw_header_values(carrier, key.lower().encode("latin-1", "replace")) or None
+        name = self._names.get(key)
+        if name is None:
+            name = key.lower().encode("latin-1", "replace")
+            if len(self._names) < 64:
+                self._names[key] = name
+        return raw_header_values(carrier, name) or None
 
     def keys(self, carrier: RawHeaders) -> list[str]:
         return list(Headers.from_raw(carrier))
@@ -59,16 +67,6 @@ class Tracing:
         self._tracer: Any = trace.get_tracer("pynecktie", __version__)
         self._settled = False  # True once `_tracer` is a tracer whose spans may record
 
-    def _resolve(self) -> Any:
-        """The tracer the spans come from now: the API's no-op one while no provider is set (its spans
-        never record), else the provider's, kept from then on (a provider is set once)."""
-        tracer = self._tracer
-        # (the API's ProxyTracer says what it delegates to now only in its `_tracer`)
-        current = tracer._tracer if isinstance(tracer, self._trace.ProxyTracer) else tracer
-        if not isinstance(current, self._trace.NoOpTracer):
-            self._tracer, self._settled = current, True
-        return current
-
     def begin(self, request: Request, exchange: Exchange) -> None:
         """Start the request's span (a child of the incoming ``traceparent``'s) and make it current."""
         trace = self._trace
@@ -76,7 +74,15 @@ class Tracing:
         method = request.method if request.method in METHODS else "_OTHER"
         route = request.route
         name = method if route is None else f"{method} {route.path}"
-        tracer = self._tracer if self._settled else self._resolve()
+        tracer = self._tracer
+        if not self._settled:
+            # The tracer the spans come from now: the API's no-op one while no provider is set (its spans
+            # never record), else the provider's, kept from then on (a provider is set once). The API's
+            # ProxyTracer says what it delegates to now only in its `_tracer`.
+            if isinstance(tracer, trace.ProxyTracer):
+                tracer = tracer._tracer
+            if not isinstance(tracer, trace.NoOpTracer):
+                self._tracer, self._settled = tracer, True
         if isinstance(tracer, trace.NoOpTracer):  # its span is the incoming context's, whatever it is told
             span = tracer.start_span(name, parent, kind=trace.SpanKind.SERVER)
         else:

@@ -155,22 +155,15 @@ class Cycle:
         """Send a complete response in one write."""
         status = response.status
         if (
-            self.stage is Stage.IDLE
+            response._headers is None
+            and self.stage is Stage.IDLE
             and not self.is_head
             and 200 <= status < 600
             and status not in NO_BODY_STATUSES
         ):
-            # The common cases, a call shorter than send_now: no headers of the application's own, or only
-            # headers it sends as they are.
-            headers = response._headers
-            if headers is None:
-                self._send_simple(status, response.content_type, body)
-                return
-            lines = h1.field_lines(headers) if headers else b""
-            if lines is not None:
-                self._send_simple(status, response.content_type, body, lines)
-                return
-        self.send_now(response, body)
+            self._send_simple(status, response.content_type, body)  # the common case, one call shorter
+        else:
+            self.send_now(response, body)
 
     def send_now(self, response: BaseHTTPResponse, body: bytes) -> None:
         """Send a complete response in one write, synchronously (also for errors no handler saw)."""
@@ -179,7 +172,7 @@ class Cycle:
         status = response.status
         headers = response._headers
         if not self.is_head and 200 <= status < 600 and status not in NO_BODY_STATUSES:
-            lines = h1.field_lines(headers) if headers else b""
+            lines = h1.field_lines(headers) if headers is not None else b""
             if lines is not None:  # headers of the application's own, sent as they are: still one line short
                 self._send_simple(status, response.content_type, body, lines)
                 return

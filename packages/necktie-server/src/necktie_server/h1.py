@@ -211,7 +211,9 @@ def field_lines(headers: Headers) -> bytes | None:
                 _PASSING.add(name)
     if len(fields) == 1:  # the usual case (an echoed request id) without the joins
         name, value = fields[0]
-        return f"{name}: {value}\r\n".encode("latin-1") if is_header_value(value) else None
+        if value.isascii() and value.isprintable() or is_header_value(value):  # (its first test, inline)
+            return f"{name}: {value}\r\n".encode("latin-1")
+        return None
     if not is_header_value("".join([value for _, value in fields])):  # all at once, as check_fields does
         return None
     return "".join([f"{name}: {value}\r\n" for name, value in fields]).encode("latin-1")
