@@ -155,17 +155,6 @@ def raw_header(raw_headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str |
     return None
 
 
-def raw_header_values(raw_headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[str]:
-    """Every value of the header *name* (lower case) among *raw_headers*, in order: `raw_header`'s pass for
-    a reader that wants them all."""
-    size = len(name)
-    found = []  # (a loop, not a comprehension: on the hot path of tracing, where a comprehension is a call)
-    for key, value in raw_headers:
-        if len(key) == size and key.lower() == name:
-            found.append(value.decode("latin-1"))
-    return found
-
-
 def add_vary(headers: Headers, name: str) -> None:
     """Add *name* to the ``Vary`` header unless it (or ``*``) is listed already."""
     vary = headers.get("vary")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .__about__ import __version__
-from .headers import Headers, raw_header, raw_header_values
+from .headers import Headers, raw_header
 from .metrics import METHODS, bytes_received
 from .observation import MissingExtra
 
@@ -33,7 +33,9 @@ __all__ = ["Tracing"]
 
 class _HeadersGetter:
     """How the propagator reads a request's headers (an OpenTelemetry ``Getter``): off its raw headers, as
-    ``request.headers`` would give them, without building those for one or two lookups."""
+    ``request.headers`` would give them (every value of a name, in order), without building those for the
+    two or three lookups of a request (one call each: a loop, where `pynecktie.headers.raw_header` gives the
+    first value only)."""
 
     def __init__(self) -> None:
         self._names: dict[str, bytes] = {}  # the propagators' keys, as raw header names
@@ -44,7 +46,12 @@ class _HeadersGetter:
             name = key.lower().encode("latin-1", "replace")
             if len(self._names) < 64:
                 self._names[key] = name
-        return raw_header_values(carrier, name) or None
+        size = len(name)
+        found = []
+        for raw, value in carrier:
+            if len(raw) == size and raw.lower() == name:
+                found.append(value.decode("latin-1"))
+        return found or None
 
     def keys(self, carrier: RawHeaders) -> list[str]:
         return list(Headers.from_raw(carrier))
@@ -62,10 +69,11 @@ class Tracing:
         self._propagate = propagate
         self._trace = trace
         self._getter = _HeadersGetter()
-        # The API's proxy until the application sets its provider (it then hands over to that provider's
-        # tracer: `_resolve`); the provider's own tracer when one was set already.
+        # The API's proxy until the application sets its provider (then the provider's tracer: `begin`);
+        # the provider's own tracer when one was set already.
         self._tracer: Any = trace.get_tracer("pynecktie", __version__)
         self._settled = False  # True once `_tracer` is a tracer whose spans may record
+        self._untraced: Any = None  # with the no-op tracer, what a request with no incoming context runs in
 
     def begin(self, request: Request, exchange: Exchange) -> None:
         """Start the request's span (a child of the incoming ``traceparent``'s) and make it current."""
@@ -76,20 +84,28 @@ class Tracing:
         name = method if route is None else f"{method} {route.path}"
         tracer = self._tracer
         if not self._settled:
-            # The tracer the spans come from now: the API's no-op one while no provider is set (its spans
-            # never record), else the provider's, kept from then on (a provider is set once). The API's
-            # ProxyTracer says what it delegates to now only in its `_tracer`.
+            # The tracer spans come from now: the API's no-op one while no provider is set, else the
+            # provider's, kept from then on (a provider is set once). The API's ProxyTracer says which it
+            # delegates to only in its `_tracer`.
             if isinstance(tracer, trace.ProxyTracer):
                 tracer = tracer._tracer
             if not isinstance(tracer, trace.NoOpTracer):
                 self._tracer, self._settled = tracer, True
-        if isinstance(tracer, trace.NoOpTracer):  # its span is the incoming context's, whatever it is told
-            span = tracer.start_span(name, parent, kind=trace.SpanKind.SERVER)
+        if isinstance(tracer, trace.NoOpTracer):
+            # Spans that never record: no attributes. The span is the incoming context's, whatever the
+            # tracer is told; with nothing incoming, the same each time (the API's own answer, kept).
+            if not parent and self._untraced is not None:
+                span, context = self._untraced
+            else:
+                span = tracer.start_span(name, parent, kind=trace.SpanKind.SERVER)
+                context = trace.set_span_in_context(span, parent)
+                if not parent:
+                    self._untraced = (span, context)
         else:
             attributes = self._attributes(request, method, route)
             span = tracer.start_span(name, parent, kind=trace.SpanKind.SERVER, attributes=attributes)
-        token = self._context.attach(trace.set_span_in_context(span, parent))
-        exchange.notes = (span, token)
+            context = trace.set_span_in_context(span, parent)
+        exchange.notes = (span, self._context.attach(context))
 
     @staticmethod
     def _attributes(request: Request, method: str, route: Route | None) -> dict[str, Any]:
