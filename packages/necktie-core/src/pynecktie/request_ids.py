@@ -39,7 +39,7 @@ os.register_at_fork(after_in_child=_rng.seed)
 
 def new_id() -> str:
     """A fresh id: 32 lowercase hex digits (128 random bits)."""
-    return f"{_rng.getrandbits(128):032x}"
+    return _rng.getrandbits(128).to_bytes(16, "big").hex()
 
 
 def acceptable(value: str) -> bool:
