@@ -86,9 +86,9 @@ class Tracing:
         if not self._settled:
             # The tracer spans come from now: the API's no-op one while no provider is set, else the
             # provider's, kept from then on (a provider is set once). The API's ProxyTracer says which it
-            # delegates to only in its `_tracer`.
+            # delegates to only in its private `_tracer`: without one, the proxy is kept (attributes built).
             if isinstance(tracer, trace.ProxyTracer):
-                tracer = tracer._tracer
+                tracer = getattr(tracer, "_tracer", tracer)
             if not isinstance(tracer, trace.NoOpTracer):
                 self._tracer, self._settled = tracer, True
         if isinstance(tracer, trace.NoOpTracer):
