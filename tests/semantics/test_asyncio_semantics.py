@@ -117,3 +117,50 @@ def test_no_context_leak_between_requests_on_one_raw_connection():
         conn.send(b"".join(f"GET /set/p{i} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for i in range(3)))
         seen += [orjson.loads(conn.read_response().body)["seen_before_set"] for _ in range(3)]
     assert seen == ["unset"] * 6
+
+
+def test_a_handler_that_never_waits_still_runs_in_a_task_of_its_own():
+    """On Python 3.12+ such a handler's task runs its first step at once (necktie_server.eager) and ends
+    there; it is still a task of its own, with its own context, for each request on the connection."""
+    from necktie_testing import LiveServer
+
+    app = Necktie("never-waits")
+    tasks: list[object] = []
+
+    @app.get("/")
+    def index(request):  # a plain function: nothing is awaited anywhere on the way
+        tasks.append(asyncio.current_task())
+        seen = request_var.get()
+        request_var.set("set")
+        return json({"seen_before_set": seen})
+
+    with LiveServer(app) as server, server.raw() as conn:
+        conn.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 3)  # pipelined: parsed in one read
+        seen = [orjson.loads(conn.read_response().body)["seen_before_set"] for _ in range(3)]
+    assert seen == ["unset"] * 3
+    assert len(tasks) == 3 and None not in tasks and len({id(t) for t in tasks}) == 3
+
+
+def test_an_applications_task_factory_makes_the_handlers_tasks():
+    """No speed-up goes around the application's own task factory (eager starts are not made then)."""
+    from necktie_testing import LiveServer
+
+    app = Necktie("task-factory")
+    made: list[asyncio.Task] = []
+
+    @app.before_server_start
+    def install(app, loop):
+        def factory(loop, coro, **kwargs):
+            task = asyncio.Task(coro, loop=loop, **kwargs)
+            made.append(task)
+            return task
+
+        loop.set_task_factory(factory)
+
+    @app.get("/")
+    async def index(request):
+        return json({"made_by_the_factory": any(t is asyncio.current_task() for t in made)})
+
+    with LiveServer(app) as server, server.raw() as conn:
+        conn.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert orjson.loads(conn.read_response().body) == {"made_by_the_factory": True}

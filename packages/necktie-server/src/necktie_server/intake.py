@@ -83,7 +83,7 @@ class BodyIntake(ConnectionState):
         else:
             self.deadline.disarm()
         if cycle.task is None and self.cycles[0] is cycle:
-            self._activate()
+            self._activate(eager=True)
 
     def _on_body_wait(self) -> None:
         self.deadline.arm(self.settings.body_timeout)

@@ -41,6 +41,7 @@ from pynecktie.exceptions import BadRequest, ConnectionClosed, NecktieException
 from pynecktie.request import ConnInfo
 
 from .cycle import Cycle, Stage
+from .eager import eager_task
 from .ending import LINGER_BYTES, Ending
 from .flow_control import FlowControl
 from .head import HeadReader
@@ -316,8 +317,12 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
             self.maybe_resume()
 
     # -- running requests -----------------------------------------------------------------------------
-    def _activate(self) -> None:
-        """Start the request at the front of the line if it is ready, or answer its error."""
+    def _activate(self, eager: bool = False) -> None:
+        """Start the request at the front of the line if it is ready, or answer its error.
+
+        *eager*: called by the parser at a request's end (`BodyIntake.on_message_complete`), where its
+        handler may run its first step at once (`necktie_server.eager`).
+        """
         if not self.cycles:
             return
         cycle = self.cycles[0]
@@ -339,7 +344,16 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
             cycle.send_now(cycle.reply, b"")
             return
         # spawn(), inline: this runs for every request.
-        cycle.task = self.loop.create_task(self.app.handle(request, cycle), context=self._context.copy())
+        loop = self.loop
+        if (
+            eager
+            and eager_task is not None
+            and loop.get_task_factory() is None
+            and not self.parser.should_upgrade()  # (the parser that read this request)
+        ):
+            cycle.task = eager_task(self.app.handle(request, cycle), loop, self._context.copy())
+        else:
+            cycle.task = loop.create_task(self.app.handle(request, cycle), context=self._context.copy())
 
     def response_done(self, cycle: Cycle, abort: bool = False) -> None:
         """A response is complete (or abandoned): go on with the next request, or close."""
