@@ -40,6 +40,7 @@ REPO = BENCH_DIR.parent
 APPS = BENCH_DIR / "apps"
 VENV = BENCH_DIR / ".venv"
 VENV_PY = VENV / "bin" / "python"
+VENV_BASE_PY = sys.executable  # what the virtualenv is made with (--python)
 SCRATCH = BENCH_DIR / ".results"
 REQUIREMENTS = BENCH_DIR / "requirements.txt"
 NECKTIE_PACKAGES = [REPO / "packages" / "necktie-core", REPO / "packages" / "necktie-server"]
@@ -132,7 +133,7 @@ def setup_venv(skip_install: bool) -> tuple[bool, str]:
         if skip_install:
             sys.exit(f"{VENV} does not exist; run without --no-install first")
         log(f"creating virtualenv {VENV}")
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=300)
+        subprocess.run([VENV_BASE_PY, "-m", "venv", str(VENV)], check=True, timeout=300)
     stamp_file = VENV / ".bench-stamp"
     stamp = venv_stamp()
     if not skip_install and (not stamp_file.exists() or stamp_file.read_text() != stamp):
@@ -1158,7 +1159,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--output", help="write the markdown report here instead of the default")
     ap.add_argument("--no-install", action="store_true",
                     help="use benchmarks/.venv as it is (no pip install)")
+    ap.add_argument("--python", metavar="PATH",
+                    help="run the servers on this interpreter (every peer alike), from a virtualenv of its "
+                         "own, benchmarks/.venv-pyX.Y; the default is the interpreter running run.py, in "
+                         "benchmarks/.venv")
     return ap.parse_args(argv)
+
+
+def use_python(path: str) -> None:
+    """Benchmark on the interpreter at *path*: its own virtualenv, benchmarks/.venv-pyX.Y."""
+    global VENV, VENV_PY, VENV_BASE_PY
+    version = subprocess.run([path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    VENV = BENCH_DIR / f".venv-py{version}"
+    VENV_PY = VENV / "bin" / "python"
+    VENV_BASE_PY = path
 
 
 @dataclass(frozen=True)
@@ -1238,6 +1253,8 @@ def kept_sections(output: Path) -> str:
 def main(argv: list[str]) -> int:
     global PINNING
     args = parse_args(argv)
+    if args.python:
+        use_python(args.python)
     if args.quick:
         s = Settings(quick=True, rounds=1, duration=1, warmup=0, transfer_mib=128, transfer_reps=1,
                      idle_conns=1000, route_counts=(10, 1000, 10000))
@@ -1254,7 +1271,7 @@ def main(argv: list[str]) -> int:
     if unknown:
         sys.exit(f"unknown peer(s): {', '.join(unknown)}")
     peers = [PEER_BY_KEY[k] for k in args.peers.split(",")]
-    customized = any([args.rounds, args.duration, args.transfer_mib,
+    customized = any([args.rounds, args.duration, args.transfer_mib, args.python,
                       args.peers != ",".join(p.key for p in PEERS)])
     if args.output:
         output = Path(args.output)

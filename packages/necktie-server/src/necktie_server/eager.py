@@ -9,7 +9,7 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
-if sys.version_info >= (3, 12):
+if sys.version_info >= (3, 12):  # pragma: no cover - depends on the Python version (CI runs both)
 
     def eager_task(
         coro: Coroutine[Any, Any, None], loop: asyncio.AbstractEventLoop, context: contextvars.Context
@@ -26,5 +26,5 @@ if sys.version_info >= (3, 12):
         """
         return asyncio.Task(coro, loop=loop, context=context, eager_start=True)
 
-else:  # Python 3.11: no eager start
+else:  # pragma: no cover - Python 3.11: no eager start
     eager_task = None
