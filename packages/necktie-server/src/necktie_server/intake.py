@@ -82,8 +82,7 @@ class BodyIntake(ConnectionState):
             self.deadline.arm(self.settings.idle_wait)  # its answer went out: now idle
         else:
             self.deadline.disarm()
-        if cycle.task is None and self.cycles[0] is cycle:
-            self._activate(eager=True)
+        # (a request read whole is started once the parser returns: HttpProtocol._activate)
 
     def _on_body_wait(self) -> None:
         self.deadline.arm(self.settings.body_timeout)

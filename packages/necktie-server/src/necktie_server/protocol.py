@@ -217,7 +217,9 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
                 parser.feed_data(data)  # (_parse, inline: a call less on every request)
             except Exception as exc:
                 self._parse_failed(exc, data, b"")
+                self._activate()
                 return
+            self._activate(eager=True)
             if ((parsing is None and begun == self._messages_begun) or self._chunked) and self._check_fed(
                 len(data), False, begun, parsing is None
             ):
@@ -236,7 +238,9 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
             self.parser.feed_data(piece)  # type: ignore[union-attr]  # (made by data_received)
         except Exception as exc:
             self._parse_failed(exc, piece, rest)
+            self._activate()
             return False
+        self._activate()
         return True
 
     def _parse_failed(self, exc: Exception, piece: bytes | memoryview, rest: bytes | memoryview) -> None:
@@ -320,8 +324,9 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
     def _activate(self, eager: bool = False) -> None:
         """Start the request at the front of the line if it is ready, or answer its error.
 
-        *eager*: called by the parser at a request's end (`BodyIntake.on_message_complete`), where its
-        handler may run its first step at once (`necktie_server.eager`).
+        A request read whole is started here after the parser returns (never from inside its callbacks,
+        so a handler that answers at once does not run in the middle of a parse). *eager*: after a whole
+        read was parsed, where the handler may run its first step at once (`necktie_server.eager`).
         """
         if not self.cycles:
             return
@@ -345,13 +350,8 @@ class HttpProtocol(HeadReader, BodyIntake, Ending, asyncio.Protocol):
             return
         # spawn(), inline: this runs for every request.
         loop = self.loop
-        if (
-            eager
-            and eager_task is not None
-            and loop.get_task_factory() is None
-            and not self.parser.should_upgrade()  # (the parser that read this request)
-        ):
-            cycle.task = eager_task(self.app.handle(request, cycle), loop, self._context.copy())
+        if eager and eager_task is not None and loop.get_task_factory() is None:
+            cycle.task = eager_task(self.app.handle(request, cycle), self._context.copy())
         else:
             cycle.task = loop.create_task(self.app.handle(request, cycle), context=self._context.copy())
 

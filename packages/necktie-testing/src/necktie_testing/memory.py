@@ -81,7 +81,9 @@ class MemoryTransport(asyncio.Transport):
         _wake(self._client_waiter)
         if not self._protocol_paused and self._out_size > self._high:
             self._protocol_paused = True
-            self._context.run(self.protocol.pause_writing)
+            # In a copy, as uvloop does: a write may come while the context is entered (a handler task
+            # started eagerly from data_received), and a context cannot be entered twice.
+            self._context.copy().run(self.protocol.pause_writing)
 
     def writelines(self, list_of_data: Any) -> None:  # noqa: D102
         self.write(b"".join(list_of_data))
@@ -153,7 +155,7 @@ class MemoryTransport(asyncio.Transport):
         self._lost = True
         _wake(self._client_waiter)
         _wake(self._send_waiter)
-        self._context.run(self.protocol.connection_lost, exc)
+        self._context.copy().run(self.protocol.connection_lost, exc)  # (in a copy: see write)
 
 
 class MemoryStream:
@@ -197,7 +199,7 @@ class MemoryStream:
         t._out_size -= len(data)
         if t._protocol_paused and t._out_size <= t._low:
             t._protocol_paused = False
-            t._context.run(t.protocol.resume_writing)
+            t._context.copy().run(t.protocol.resume_writing)  # (in a copy: see write)
         return data
 
     def send_eof(self) -> None:  # noqa: D102
