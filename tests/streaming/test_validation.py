@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from http import HTTPStatus
 
 import pytest
 from adapter_carriers import header, request
 from pynecktie import validate
 
-UNPROCESSABLE = {"description": HTTPStatus(422).phrase, "status": 422}
+UNPROCESSABLE = {"description": "Unprocessable Content", "status": 422}
 URLENCODED = "application/x-www-form-urlencoded"
 
 

@@ -8,9 +8,9 @@ import traceback
 from typing import TYPE_CHECKING
 
 from . import _json
-from .exceptions import ConnectionClosed, NecktieException
+from .exceptions import ConnectionClosed, NecktieException, status_phrase
 from .heads import ERROR_BODY, ERROR_CONTENT_TYPE
-from .response import HTTPResponse, status_phrase
+from .response import HTTPResponse
 
 if TYPE_CHECKING:
     from .request import Request

@@ -10,6 +10,22 @@ if TYPE_CHECKING:
     from .response import HTTPResponse
 
 
+# RFC 9110's names where Python 3.11 and 3.12 still have RFC 7231's (3.13 has these): the same answers on
+# every Python.
+_RFC9110_PHRASES = {413: "Content Too Large", 416: "Range Not Satisfiable", 422: "Unprocessable Content"}
+
+
+def status_phrase(status: int) -> str:
+    """The reason phrase of *status*, RFC 9110's (empty for an unknown code)."""
+    phrase = _RFC9110_PHRASES.get(status)
+    if phrase is not None:
+        return phrase
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 class NecktieException(Exception):
     """Base of every Necktie error; ``status_code`` is the HTTP status the client receives."""
 
@@ -30,7 +46,7 @@ class NecktieException(Exception):
         if quiet is not None:
             self.quiet = quiet
         if message is None:
-            message = HTTPStatus(self.status_code).phrase
+            message = status_phrase(self.status_code)
         self.message = message
         self.headers = dict(headers or {})
         super().__init__(message)

@@ -12,7 +12,6 @@ import os
 import re
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from datetime import datetime
-from http import HTTPStatus
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -377,14 +376,6 @@ def file_stream(
     return FileResponse(
         location, status, headers, mime_type, filename=filename, chunk_size=chunk_size, use_sendfile=False
     )
-
-
-def status_phrase(status: int) -> str:
-    """The reason phrase of *status* (empty for an unknown code)."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
 
 
 # Streaming formats live in modules of their own; they build on the classes above.

@@ -56,7 +56,8 @@ class ValidationFailed(UnprocessableEntity):
 
     def to_response(self) -> HTTPResponse:
         """The JSON error response (used by the default error page)."""
-        from .response import json, status_phrase
+        from .exceptions import status_phrase
+        from .response import json
 
         payload = {
             "description": status_phrase(self.status_code),

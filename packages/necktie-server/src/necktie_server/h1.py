@@ -11,7 +11,13 @@ from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
 
-from pynecktie.exceptions import BadRequest, ExpectationFailed, MethodNotAllowed, NecktieException
+from pynecktie.exceptions import (
+    BadRequest,
+    ExpectationFailed,
+    MethodNotAllowed,
+    NecktieException,
+    status_phrase,
+)
 from pynecktie.headers import Headers, InvalidResponse, check_header_name, is_header_value
 from pynecktie.heads import FRAMING_HEADERS, check_fields, check_status
 
@@ -131,11 +137,7 @@ def check_version(version: str) -> None:
 
 
 def _status_line(status: int) -> str:
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = ""
-    return f"HTTP/1.1 {status} {phrase}\r\n"
+    return f"HTTP/1.1 {status} {status_phrase(status)}\r\n"
 
 
 _STATUS_LINES = {status.value: _status_line(status.value) for status in HTTPStatus}

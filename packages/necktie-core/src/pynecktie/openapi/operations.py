@@ -17,7 +17,8 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from pynecktie.response import BaseHTTPResponse, status_phrase
+from pynecktie.exceptions import status_phrase
+from pynecktie.response import BaseHTTPResponse
 from pynecktie.route import Route
 
 from .media import NDJSON, Binary, StreamBody
