@@ -234,6 +234,7 @@ class Http2Connection(asyncio.Protocol):
             if stream is not None:
                 self._sending.pop(stream.id, None)
                 stream.gone(ConnectionClosed("the client reset the stream"))
+                note_response(self.server, stream, cut=True)
             if not event.remote_reset:  # h2 reset it: a stream error of the client's
                 self._server_reset()
         elif isinstance(event, ev.WindowUpdated | ev.RemoteSettingsChanged):
@@ -355,13 +356,16 @@ class Http2Connection(asyncio.Protocol):
     def reset_stream(self, stream: H2Stream, code: ErrorCodes) -> None:
         """Reset *stream* (RST_STREAM with *code*); the others go on."""
         self._sending.pop(stream.id, None)
-        if self.streams.pop(stream.id, None) is not None and not self.lost:
+        live = self.streams.pop(stream.id, None) is not None
+        if live and not self.lost:
             try:
                 self.h2.reset_stream(stream.id, code)
             except ProtocolError:
                 pass  # already closed on h2's side
             self._schedule_flush()
         stream.gone(ConnectionClosed("the stream was reset"))
+        if live:
+            note_response(self.server, stream, cut=True)
         self._idle_check()
 
     def open_window(self, stream_id: int, size: int) -> None:

@@ -33,12 +33,13 @@ def meter(state: ServerState) -> None:
     state.stats = stats
 
 
-def note_response(server: ServerState, exchange: Any) -> None:
-    """Count and log one response that went out whole: an HTTP/2 stream (`Cycle` does it inline, in
-    `HttpProtocol.response_done`, on the hot path), which has a cycle's request, status, sent and began."""
+def note_response(server: ServerState, exchange: Any, cut: bool = False) -> None:
+    """Count and log one response that ended: an HTTP/2 stream (`Cycle` does it inline, in
+    `HttpProtocol.response_done`, on the hot path), which has a cycle's request, status, sent and began;
+    *cut* when it was reset before its end (by the client, or by the server giving up)."""
     if exchange.request is None:
         return
     if server.stats is not None:
-        server.stats.finished(exchange.request, exchange.status, exchange.sent, exchange.began, False)
+        server.stats.finished(exchange.request, exchange.status, exchange.sent, exchange.began, cut)
     if server.access_log is not None:
         server.access_log(exchange)

@@ -11,6 +11,7 @@ import asyncio
 import contextvars
 import hashlib
 import threading
+import time
 
 import httpx
 import pytest
@@ -33,7 +34,7 @@ def build_app() -> tuple[Necktie, dict]:
     app = Necktie("h2streams")
     app.config.update_config({"HTTP2": True, "RESPONSE_TIMEOUT": 0})
     state: dict = {"ports": set(), "release": threading.Event(), "cancelled": [], "finished": [],
-                   "held": threading.Event()}
+                   "started": [], "held": threading.Event()}
 
     @app.post("/echo", stream=True)
     async def echo(request):
@@ -73,6 +74,7 @@ def build_app() -> tuple[Necktie, dict]:
 
     @app.get("/wait/<name>")
     async def wait(request, name: str):
+        state["started"].append(name)
         try:
             while not state["release"].is_set():
                 await asyncio.sleep(0.02)
@@ -170,6 +172,11 @@ def test_a_reset_stream_cancels_its_own_handler_only(served):
         first = client.request("GET", "/wait/first")
         second = client.request("GET", "/wait/second")
         client.pump()
+        # Both handlers running first: a reset read together with its request cancels a task that never ran.
+        deadline = time.monotonic() + 20
+        while len(state["started"]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sorted(state["started"]) == ["first", "second"]
         client.reset(first)
         client.until(lambda: state["cancelled"])
         assert state["cancelled"] == ["first"]
