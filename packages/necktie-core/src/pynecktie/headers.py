@@ -155,6 +155,13 @@ def raw_header(raw_headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str |
     return None
 
 
+def raw_header_values(raw_headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[str]:
+    """Every value of the header *name* (lower case) among *raw_headers*, in order, as `raw_header` reads
+    the first: for a reader that needs all of one header (a trace propagator)."""
+    size = len(name)
+    return [value.decode("latin-1") for key, value in raw_headers if len(key) == size and key.lower() == name]
+
+
 def add_vary(headers: Headers, name: str) -> None:
     """Add *name* to the ``Vary`` header unless it (or ``*``) is listed already."""
     vary = headers.get("vary")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .__about__ import __version__
-from .headers import Headers, raw_header
+from .headers import Headers, raw_header, raw_header_values
 from .metrics import METHODS, bytes_received
 from .observation import MissingExtra
 
@@ -34,8 +34,7 @@ __all__ = ["Tracing"]
 class _HeadersGetter:
     """How the propagator reads a request's headers (an OpenTelemetry ``Getter``): off its raw headers, as
     ``request.headers`` would give them (every value of a name, in order), without building those for the
-    two or three lookups of a request (one call each: a loop, where `pynecktie.headers.raw_header` gives the
-    first value only)."""
+    two or three lookups of a request."""
 
     def __init__(self) -> None:
         self._names: dict[str, bytes] = {}  # the propagators' keys, as raw header names
@@ -46,12 +45,7 @@ class _HeadersGetter:
             name = key.lower().encode("latin-1", "replace")
             if len(self._names) < 64:
                 self._names[key] = name
-        size = len(name)
-        found = []
-        for raw, value in carrier:
-            if len(raw) == size and raw.lower() == name:
-                found.append(value.decode("latin-1"))
-        return found or None
+        return raw_header_values(carrier, name) or None
 
     def keys(self, carrier: RawHeaders) -> list[str]:
         return list(Headers.from_raw(carrier))
