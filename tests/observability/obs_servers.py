@@ -12,7 +12,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from adapter_carriers import Running, free_port
+from adapter_carriers import Running, free_port, request
+from prometheus_client.parser import text_string_to_metric_families
 
 HERE = Path(__file__).resolve().parent
 
@@ -41,3 +42,16 @@ def necktie(module: str, log: Path, env: dict[str, str], *options: str, cwd: Pat
         yield running
     finally:
         running.stop()
+
+
+def samples_of(text: str) -> dict[tuple[str, frozenset], float]:
+    """Every sample of a Prometheus scrape's *text*, by name and labels."""
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def scrape(port: int) -> dict[tuple[str, frozenset], float]:
+    """Every sample at ``/metrics`` (over HTTP/1.1), by name and labels."""
+    response, body = request(port, "GET", "/metrics")
+    assert response.status_code == 200
+    return samples_of(body.decode())

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import h2.config
 import h2.connection
 import h2.events
 import httpx
-from obs_servers import necktie
-from prometheus_client.parser import text_string_to_metric_families
+from adapter_carriers import eventually
+from obs_servers import necktie, samples_of, scrape
 
 PID = {"method": "GET", "route": "/pid", "status": "200"}
 
@@ -23,8 +22,7 @@ def test_http2_streams_are_counted(tmp_path):
                 response = client.get(f"{base}/pid")
                 assert response.http_version == "HTTP/2" and response.status_code == 200
             metrics = client.get(f"{base}/metrics").text
-    samples = {(s.name, frozenset(s.labels.items())): s.value
-               for family in text_string_to_metric_families(metrics) for s in family.samples}
+    samples = samples_of(metrics)
     assert samples[("necktie_requests_total", frozenset(PID.items()))] == 5
     assert samples[("necktie_response_body_bytes_total", frozenset(PID.items()))] > 0
 
@@ -49,15 +47,13 @@ def test_an_http2_stream_the_client_resets_is_counted_as_cut(tmp_path):
                 sock.sendall(conn.data_to_send())
             conn.reset_stream(1)
             sock.sendall(conn.data_to_send())
-            samples: dict = {}
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                text = httpx.get(f"http://127.0.0.1:{running.port}/metrics").text
-                samples = {(s.name, frozenset(s.labels.items())): s.value
-                           for family in text_string_to_metric_families(text) for s in family.samples}
-                if ("necktie_streams_aborted_total", frozenset({"route": "/forever"}.items())) in samples:
-                    break
-                time.sleep(0.1)
-    assert samples[("necktie_streams_aborted_total", frozenset({"route": "/forever"}.items()))] == 1
+            aborted = ("necktie_streams_aborted_total", frozenset({"route": "/forever"}.items()))
+
+            def counted() -> dict | None:
+                found = scrape(running.port)
+                return found if aborted in found else None
+
+            samples = eventually(counted)
+    assert samples is not None and samples[aborted] == 1
     forever = {"method": "GET", "route": "/forever", "status": "200"}
     assert samples[("necktie_requests_total", frozenset(forever.items()))] == 1

@@ -9,18 +9,10 @@ import threading
 
 from adapter_carriers import eventually, request
 from necktie_server.metrics_workers import WorkerFiles
-from obs_servers import necktie
-from prometheus_client.parser import text_string_to_metric_families
+from obs_servers import necktie, scrape
 from pynecktie.metrics import HttpStats
 
 HELLO = {"method": "GET", "route": "/pid", "status": "200"}
-
-
-def scrape(port: int) -> dict[tuple[str, frozenset], float]:
-    response, body = request(port, "GET", "/metrics")
-    assert response.status_code == 200
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(body.decode()) for s in family.samples}
 
 
 def test_two_workers_counts_are_added_up(tmp_path):
